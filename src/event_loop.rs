@@ -1,0 +1,313 @@
+//! The event thread: owns the libcurl multi handle and every easy handle,
+//! drains commands before every poll, admits queued tasks, and turns
+//! finished transfers into completions. Nothing else touches libcurl.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use curl::multi::{Easy2Handle, Multi, MultiWaker};
+
+use crate::client::{Command, Shared};
+use crate::error::{Code, Error, Failure};
+use crate::profile::Profile;
+use crate::task::{NO_SLOT, Task, TaskResult};
+use crate::transfer::{self, Transfer};
+
+/// A poll never sleeps longer, so a lost wakeup costs latency, not a hang.
+const MAX_POLL: Duration = Duration::from_secs(1);
+
+/// How a transfer ended: libcurl's word, or the loop's (abort, timeout,
+/// shutdown).
+enum Ending {
+    Curl(Result<(), curl::Error>),
+    Loop(Failure),
+}
+
+struct Running {
+    handle: Easy2Handle<Transfer>,
+    admitted_at: Instant,
+    idle_timeout: Option<Duration>,
+}
+
+pub(crate) struct EventLoop {
+    shared: Arc<Shared>,
+    multi: Multi,
+    /// Transfers in the multi handle, indexed by their token.
+    running: Vec<Option<Running>>,
+    free_slots: Vec<usize>,
+    active: usize,
+    /// Started tasks waiting for a free place, FIFO.
+    waiting: VecDeque<Arc<Task>>,
+    shutting_down: bool,
+}
+
+impl EventLoop {
+    /// The thread's body. Reports the waker (or why there is none) through
+    /// `ready`, then runs until shutdown.
+    pub(crate) fn run(shared: Arc<Shared>, ready: Sender<Result<MultiWaker, Error>>) {
+        let _ = shared.thread_id.set(std::thread::current().id());
+        let mut multi = Multi::new();
+        let configured = multi.pipelining(false, true).and_then(|()| {
+            match shared.options.max_connections_per_host {
+                0 => Ok(()),
+                n => multi.set_max_host_connections(n as usize),
+            }
+        });
+        if let Err(e) = configured {
+            let _ = ready.send(Err(Error::new(
+                Code::Internal,
+                format!("cannot set up libcurl: {e}"),
+            )));
+            return;
+        }
+        let _ = ready.send(Ok(multi.waker()));
+        let mut event_loop = EventLoop {
+            shared,
+            multi,
+            running: Vec::new(),
+            free_slots: Vec::new(),
+            active: 0,
+            waiting: VecDeque::new(),
+            shutting_down: false,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
+        if outcome.is_err() {
+            // A Rust listener panicked: deliver what is owed, then stop.
+            event_loop.shared.take_commands(true);
+            event_loop.fail_everything(&Failure::new(
+                Code::Internal,
+                "internal error in the event loop",
+            ));
+        }
+    }
+
+    fn run_until_shutdown(&mut self) {
+        loop {
+            self.handle_commands();
+            if self.shutting_down {
+                // Commands sent while we shut down still get their answer.
+                let late = self.shared.take_commands(true);
+                self.apply(late);
+                self.fail_everything(&Failure::shutdown());
+                return;
+            }
+            self.admit();
+            if self.active > 0 {
+                let _ = self.multi.perform();
+                self.collect_finished();
+            }
+            self.expire_idle();
+            if !self.shared.has_commands() {
+                let _ = self.multi.poll(&mut [], self.poll_timeout());
+            }
+        }
+    }
+
+    fn handle_commands(&mut self) {
+        let commands = self.shared.take_commands(false);
+        self.apply(commands);
+    }
+
+    fn apply(&mut self, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::Start(task) => self.waiting.push_back(task),
+                Command::Abort(task) => self.abort(&task),
+                Command::Shutdown => self.shutting_down = true,
+            }
+        }
+    }
+
+    fn abort(&mut self, task: &Arc<Task>) {
+        let slot = task.slot.load(Ordering::Relaxed);
+        if slot != NO_SLOT {
+            self.finish(slot, Ending::Loop(Failure::aborted()));
+        } else if self.waiting.iter().any(|t| Arc::ptr_eq(t, task)) {
+            // Leave it in the queue; admission skips completed tasks.
+            complete_unrun(task, &Failure::aborted());
+        }
+        // Otherwise its Start command is still on the way; admission will
+        // see the abort flag.
+    }
+
+    fn has_room(&self) -> bool {
+        let max = self.shared.options.max_concurrent_tasks as usize;
+        max == 0 || self.active < max
+    }
+
+    fn admit(&mut self) {
+        while self.has_room() {
+            let Some(task) = self.waiting.pop_front() else {
+                return;
+            };
+            if task.is_done() {
+                continue;
+            }
+            if task.is_aborted() {
+                complete_unrun(&task, &Failure::aborted());
+                continue;
+            }
+            if let Err(failure) = self.add(&task) {
+                complete_unrun(&task, &failure);
+            }
+        }
+    }
+
+    fn add(&mut self, task: &Arc<Task>) -> Result<(), Failure> {
+        let options = task
+            .take_options()
+            .ok_or_else(|| Failure::new(Code::Internal, "task options missing"))?;
+        let timeout = options
+            .timeout
+            .unwrap_or(self.shared.options.default_timeout);
+        let remaining = timeout
+            .checked_sub(task.started_at().elapsed())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(Failure::timeout)?;
+        let idle_timeout = options.idle_timeout;
+        let easy = transfer::build(Arc::clone(task), options, &self.shared.options, remaining)?;
+        let slot = self.free_slots.pop().unwrap_or_else(|| {
+            self.running.push(None);
+            self.running.len() - 1
+        });
+        let internal =
+            |e: &dyn std::fmt::Display| Failure::new(Code::Internal, format!("libcurl: {e}"));
+        let mut handle = match self.multi.add2(easy) {
+            Ok(handle) => handle,
+            Err(e) => {
+                self.free_slots.push(slot);
+                return Err(internal(&e));
+            }
+        };
+        if let Err(e) = handle.set_token(slot) {
+            let _ = self.multi.remove2(handle);
+            self.free_slots.push(slot);
+            return Err(internal(&e));
+        }
+        task.slot.store(slot, Ordering::Relaxed);
+        self.running[slot] = Some(Running {
+            handle,
+            admitted_at: Instant::now(),
+            idle_timeout,
+        });
+        self.active += 1;
+        Ok(())
+    }
+
+    fn collect_finished(&mut self) {
+        let mut finished = Vec::new();
+        self.multi.messages(|message| {
+            if let (Ok(token), Some(result)) = (message.token(), message.result()) {
+                finished.push((token, result));
+            }
+        });
+        for (slot, result) in finished {
+            self.finish(slot, Ending::Curl(result));
+        }
+    }
+
+    /// Removes a transfer from the multi handle and completes its task.
+    fn finish(&mut self, slot: usize, ending: Ending) {
+        let Some(running) = self.running.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.active -= 1;
+        self.free_slots.push(slot);
+        let mut easy = match self.multi.remove2(running.handle) {
+            Ok(easy) => easy,
+            Err(_) => return, // cannot happen: the handle was in this multi
+        };
+        let detail = easy.take_error_buf();
+        let task = Arc::clone(easy.get_ref().task());
+        task.slot.store(NO_SLOT, Ordering::Relaxed);
+        let started = task.started_at();
+        let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
+        let transfer = easy.get_mut();
+        let outcome = match ending {
+            // An abort that came before the completion wins.
+            _ if task.is_aborted() => Err(Failure::aborted()),
+            Ending::Curl(Ok(())) => transfer.finish(),
+            Ending::Curl(Err(e)) => Err(transfer
+                .stop
+                .take()
+                .unwrap_or_else(|| Failure::from_curl(&e, detail))),
+            Ending::Loop(failure) => Err(failure),
+        };
+        let kind = task.kind();
+        let result = match outcome {
+            Ok(output) => {
+                let head = transfer.head();
+                TaskResult {
+                    status_code: head.map_or(0, |h| h.status_code),
+                    headers: head.map(|h| h.headers.clone()).unwrap_or_default(),
+                    data_length: transfer.received(),
+                    data: output.data,
+                    file_path: output
+                        .file_path
+                        .map(|p| crate::task::message(p.display().to_string())),
+                    ..TaskResult::ok(kind, profile)
+                }
+            }
+            Err(failure) => TaskResult::failed(kind, &failure, profile),
+        };
+        // Hand the connection back to libcurl's cache before the listeners run.
+        drop(easy);
+        task.complete(&result);
+    }
+
+    /// Fails transfers on which no byte arrived for their idle timeout.
+    fn expire_idle(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<usize> = self
+            .running
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| {
+                let r = r.as_ref()?;
+                let idle = r.idle_timeout?;
+                (now.duration_since(r.handle.get_ref().last_activity) >= idle).then_some(slot)
+            })
+            .collect();
+        for slot in expired {
+            self.finish(slot, Ending::Loop(Failure::timeout()));
+        }
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        let curl = self.multi.get_timeout().ok().flatten().unwrap_or(MAX_POLL);
+        let now = Instant::now();
+        let idle = self
+            .running
+            .iter()
+            .flatten()
+            .filter_map(|r| {
+                Some(
+                    (r.handle.get_ref().last_activity + r.idle_timeout?)
+                        .saturating_duration_since(now),
+                )
+            })
+            .min()
+            .unwrap_or(MAX_POLL);
+        curl.min(idle).min(MAX_POLL)
+    }
+
+    /// Completes every running and waiting task with `failure`.
+    fn fail_everything(&mut self, failure: &Failure) {
+        for slot in 0..self.running.len() {
+            self.finish(slot, Ending::Loop(failure.clone()));
+        }
+        while let Some(task) = self.waiting.pop_front() {
+            complete_unrun(&task, failure);
+        }
+    }
+}
+
+/// Completes a task that never reached libcurl.
+fn complete_unrun(task: &Task, failure: &Failure) {
+    let profile = Profile::not_run(task.started_at().elapsed());
+    task.complete(&TaskResult::failed(task.kind(), failure, profile));
+}

@@ -1,0 +1,166 @@
+//! The listeners of one event: deduplicated, ordered, safe to change while
+//! they are being called.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Identifies a listener for dedupe and removal. For C listeners it is the
+/// pair (callback address, user_data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerKey(pub usize, pub usize);
+
+struct Entry<F: ?Sized> {
+    key: ListenerKey,
+    callback: Arc<F>,
+}
+
+impl<F: ?Sized> Clone for Entry<F> {
+    fn clone(&self) -> Self {
+        Entry {
+            key: self.key,
+            callback: Arc::clone(&self.callback),
+        }
+    }
+}
+
+/// A copy-on-write list: dispatch clones one `Arc` (no allocation per
+/// event), changes replace the list, and no lock is held while a listener
+/// runs, so listeners may add or remove listeners, themselves included.
+pub struct ListenerSet<F: ?Sized> {
+    entries: Mutex<Arc<Vec<Entry<F>>>>,
+    /// Bumped on every change, so dispatch notices removals cheaply.
+    generation: AtomicU64,
+}
+
+impl<F: ?Sized> Default for ListenerSet<F> {
+    fn default() -> Self {
+        ListenerSet {
+            entries: Mutex::new(Arc::new(Vec::new())),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<F: ?Sized> ListenerSet<F> {
+    fn lock(&self) -> MutexGuard<'_, Arc<Vec<Entry<F>>>> {
+        // A poisoned lock only means a panic elsewhere; the list is intact.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn replace(&self, guard: &mut MutexGuard<'_, Arc<Vec<Entry<F>>>>, list: Vec<Entry<F>>) {
+        **guard = Arc::new(list);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Adds a listener at the end; does nothing if `key` is already there.
+    pub fn add(&self, key: ListenerKey, callback: Arc<F>) {
+        let mut guard = self.lock();
+        if guard.iter().any(|e| e.key == key) {
+            return;
+        }
+        let mut list: Vec<Entry<F>> = guard.iter().cloned().collect();
+        list.push(Entry { key, callback });
+        self.replace(&mut guard, list);
+    }
+
+    /// Removes the listener with this key, if present.
+    pub fn remove(&self, key: ListenerKey) {
+        let mut guard = self.lock();
+        if guard.iter().any(|e| e.key == key) {
+            let list = guard.iter().filter(|e| e.key != key).cloned().collect();
+            self.replace(&mut guard, list);
+        }
+    }
+
+    /// Removes every listener.
+    pub fn clear(&self) {
+        let mut guard = self.lock();
+        if !guard.is_empty() {
+            self.replace(&mut guard, Vec::new());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn contains(&self, key: ListenerKey) -> bool {
+        self.lock().iter().any(|e| e.key == key)
+    }
+
+    /// Calls `call` with each listener in registration order until it
+    /// returns `false`. A listener removed during the dispatch (from this
+    /// thread, e.g. by an earlier listener) is not called; one added during
+    /// it is called from the next event on.
+    pub fn dispatch(&self, mut call: impl FnMut(&F) -> bool) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let snapshot = Arc::clone(&self.lock());
+        for entry in snapshot.iter() {
+            if self.generation.load(Ordering::SeqCst) != generation && !self.contains(entry.key) {
+                continue;
+            }
+            if !call(&entry.callback) {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Listeners get a function that removes a listener.
+    type Cb = dyn Fn(&dyn Fn(ListenerKey)) + Send + Sync;
+
+    #[test]
+    fn dedupe_order_and_removal_during_dispatch() {
+        let set: Arc<ListenerSet<Cb>> = Arc::new(ListenerSet::default());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c1 = Arc::clone(&calls);
+        set.add(
+            ListenerKey(1, 0),
+            Arc::new(move |remove: &dyn Fn(ListenerKey)| {
+                c1.lock().unwrap().push(1);
+                remove(ListenerKey(2, 0));
+            }),
+        );
+        let c2 = Arc::clone(&calls);
+        let f2: Arc<Cb> = Arc::new(move |_: &dyn Fn(ListenerKey)| c2.lock().unwrap().push(2));
+        set.add(ListenerKey(2, 0), Arc::clone(&f2));
+        set.add(ListenerKey(2, 0), f2);
+        let c3 = Arc::clone(&calls);
+        set.add(
+            ListenerKey(3, 0),
+            Arc::new(move |_: &dyn Fn(ListenerKey)| c3.lock().unwrap().push(3)),
+        );
+        set.dispatch(|f| {
+            f(&|key| set.remove(key));
+            true
+        });
+        assert_eq!(*calls.lock().unwrap(), vec![1, 3]);
+    }
+
+    #[test]
+    fn dispatch_stops_when_told() {
+        let set: ListenerSet<dyn Fn() + Send + Sync> = ListenerSet::default();
+        let n = Arc::new(AtomicUsize::new(0));
+        for i in 0..3 {
+            let n = Arc::clone(&n);
+            set.add(
+                ListenerKey(i, 0),
+                Arc::new(move || {
+                    n.fetch_add(1, Ordering::SeqCst);
+                }),
+            );
+        }
+        set.dispatch(|f| {
+            f();
+            n.load(Ordering::SeqCst) < 2
+        });
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        set.clear();
+        assert!(set.is_empty());
+    }
+}

@@ -1,0 +1,282 @@
+//! One task's libcurl transfer: the easy handle's set-up and the handler
+//! that turns libcurl callbacks into task events.
+
+mod body;
+mod download;
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, WriteError};
+
+pub(crate) use body::MemoryBody;
+pub(crate) use download::FileBody;
+
+use crate::error::{Code, Failure};
+use crate::options::{ClientOptions, Method, RequestOptions};
+use crate::response::{HeadParser, ResponseHead};
+use crate::task::{Task, TaskKind};
+
+/// Where the response body goes.
+pub(crate) enum Sink {
+    Memory(MemoryBody),
+    File(FileBody),
+}
+
+/// What a successful transfer leaves for the result.
+pub(crate) struct Output {
+    pub data: Vec<u8>,
+    pub file_path: Option<std::path::PathBuf>,
+}
+
+/// The `curl::easy::Handler` of every task.
+pub(crate) struct Transfer {
+    task: Arc<Task>,
+    parser: HeadParser,
+    following_redirects: bool,
+    /// HEAD responses announce a length they do not send.
+    expects_body: bool,
+    head: Option<ResponseHead>,
+    limit: Option<u64>,
+    received: u64,
+    upload: Vec<u8>,
+    upload_pos: usize,
+    sink: Sink,
+    /// When the last byte of the response arrived (or the transfer began).
+    pub last_activity: Instant,
+    /// Why the handler stopped the transfer itself, if it did.
+    pub stop: Option<Failure>,
+}
+
+impl Transfer {
+    pub fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+
+    pub fn head(&self) -> Option<&ResponseHead> {
+        self.head.as_ref()
+    }
+
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Finishes a transfer that libcurl reported as done without error.
+    pub fn finish(&mut self) -> Result<Output, Failure> {
+        match &mut self.sink {
+            Sink::Memory(body) => Ok(Output {
+                data: body.take(),
+                file_path: None,
+            }),
+            Sink::File(file) => {
+                let path = file.persist(&self.task, self.received)?;
+                Ok(Output {
+                    data: Vec::new(),
+                    file_path: Some(path),
+                })
+            }
+        }
+    }
+
+    fn on_final_head(&mut self, head: ResponseHead) -> bool {
+        let length = head.content_length().filter(|_| self.expects_body);
+        if let (Some(limit), Some(length)) = (self.limit, length)
+            && length > limit
+        {
+            self.stop = Some(Failure::too_large());
+            return false;
+        }
+        if let Sink::File(file) = &mut self.sink {
+            file.set_expected(length);
+        }
+        self.task.emit_headers(&head);
+        self.head = Some(head);
+        true
+    }
+}
+
+impl Handler for Transfer {
+    fn header(&mut self, line: &[u8]) -> bool {
+        self.last_activity = Instant::now();
+        if self.task.is_aborted() {
+            return false;
+        }
+        if self.head.is_some() {
+            return true; // trailers
+        }
+        match self.parser.feed(line) {
+            Some(head) if !head.is_interim(self.following_redirects) => self.on_final_head(head),
+            _ => true,
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        self.last_activity = Instant::now();
+        if self.task.is_aborted() {
+            return Ok(0); // libcurl fails with CURLE_WRITE_ERROR; the loop reports the abort
+        }
+        if self.head.is_none() {
+            return Ok(data.len()); // body of a response libcurl does not keep
+        }
+        self.received += data.len() as u64;
+        if self.limit.is_some_and(|limit| self.received > limit) {
+            self.stop = Some(Failure::too_large());
+            return Ok(0);
+        }
+        let written = match &mut self.sink {
+            Sink::Memory(body) => {
+                body.write(&self.task, data);
+                Ok(())
+            }
+            Sink::File(file) => file.write(&self.task, data, self.received),
+        };
+        match written {
+            Ok(()) => Ok(data.len()),
+            Err(failure) => {
+                self.stop = Some(failure);
+                Ok(0)
+            }
+        }
+    }
+
+    fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
+        let rest = &self.upload[self.upload_pos..];
+        let n = rest.len().min(into.len());
+        into[..n].copy_from_slice(&rest[..n]);
+        self.upload_pos += n;
+        Ok(n)
+    }
+
+    fn seek(&mut self, whence: SeekFrom) -> SeekResult {
+        // libcurl rewinds the body to resend it after a 307/308 redirect.
+        match whence {
+            SeekFrom::Start(pos) if pos as usize <= self.upload.len() => {
+                self.upload_pos = pos as usize;
+                SeekResult::Ok
+            }
+            _ => SeekResult::CantSeek,
+        }
+    }
+}
+
+// Not exported by curl-sys; value from curl/curl.h.
+const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_LONG + 265;
+
+/// Sets up the easy handle of a task. `timeout` is what is left of the
+/// task's whole-task timeout.
+pub(crate) fn build(
+    task: Arc<Task>,
+    options: RequestOptions,
+    client: &ClientOptions,
+    timeout: Duration,
+) -> Result<Easy2<Transfer>, Failure> {
+    let sink = match task.kind() {
+        TaskKind::Request => Sink::Memory(MemoryBody::new(!options.enable_chunked)),
+        TaskKind::Download => Sink::File(FileBody::create(
+            options.file_path.as_deref(),
+            client.temp_dir.as_deref(),
+        )?),
+    };
+    let method = options.method;
+    let has_body = !options.body.is_empty();
+    let transfer = Transfer {
+        task,
+        parser: HeadParser::default(),
+        following_redirects: options.follow_redirects,
+        expects_body: method != Method::Head,
+        head: None,
+        limit: options.max_response_bytes,
+        received: 0,
+        upload_pos: 0,
+        upload: options.body,
+        sink,
+        last_activity: Instant::now(),
+        stop: None,
+    };
+    let mut easy = Easy2::new(transfer);
+    configure(
+        &mut easy,
+        &options.url,
+        method,
+        &options.headers,
+        has_body,
+        client,
+        timeout,
+    )
+    .and_then(|()| {
+        easy.follow_location(options.follow_redirects)?;
+        easy.max_redirections(options.max_redirects)?;
+        let version = if options.enable_http2 {
+            HttpVersion::V2TLS
+        } else {
+            HttpVersion::V11
+        };
+        easy.http_version(version)?;
+        // Wait for a connection that may multiplex rather than open another.
+        easy.pipewait(options.enable_http2)
+    })
+    .map_err(|e| Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}"))))
+    .map_err(|f| Failure {
+        code: Code::Internal,
+        ..f
+    })?;
+    Ok(easy)
+}
+
+fn configure(
+    easy: &mut Easy2<Transfer>,
+    url: &str,
+    method: Method,
+    headers: &[crate::options::Header],
+    has_body: bool,
+    client: &ClientOptions,
+    timeout: Duration,
+) -> Result<(), curl::Error> {
+    easy.url(url)?;
+    match method {
+        Method::Head => easy.nobody(true)?,
+        Method::Get if !has_body => {}
+        _ if !has_body && method != Method::Post => easy.custom_request(method.as_str())?,
+        _ => {
+            // The body is read from `Transfer::read`, for every method.
+            easy.post(true)?;
+            easy.post_field_size(easy.get_ref().upload.len() as u64)?;
+            if method != Method::Post {
+                easy.custom_request(method.as_str())?;
+            }
+        }
+    }
+    let mut list = List::new();
+    for h in headers {
+        list.append(&format!("{}: {}", h.name, h.value))?;
+    }
+    if !headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("expect"))
+    {
+        // No "Expect: 100-continue" round trip before large bodies.
+        list.append("Expect:")?;
+    }
+    easy.http_headers(list)?;
+    easy.useragent(&client.user_agent)?;
+    if let Some(ca) = &client.ca_file {
+        easy.cainfo(ca)?;
+    }
+    if let Some(proxy) = &client.proxy {
+        easy.proxy(proxy)?;
+    }
+    easy.timeout(timeout.max(Duration::from_millis(1)))?;
+    // SAFETY: the handle is live and the option takes a long.
+    let rc = unsafe {
+        curl_sys::curl_easy_setopt(
+            easy.raw(),
+            CURLOPT_SUPPRESS_CONNECT_HEADERS,
+            1 as std::ffi::c_long,
+        )
+    };
+    if rc != curl_sys::CURLE_OK {
+        return Err(curl::Error::new(rc));
+    }
+    Ok(())
+}

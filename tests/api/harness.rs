@@ -1,0 +1,416 @@
+//! Drives nettask through its C ABI the way a C host does: options structs,
+//! raw handles, and `extern "C"` listeners that record every event.
+
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::ptr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use nettask::ffi::*;
+
+pub fn cstr(p: *const c_char) -> Option<String> {
+    // SAFETY: the library hands out NUL-terminated strings or NULL.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+pub fn last_error() -> String {
+    cstr(nettask_last_error()).unwrap_or_default()
+}
+
+/// Copies of what a listener was given (the originals are borrowed).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Headers {
+        status: i32,
+        version: String,
+        headers: Vec<(String, String)>,
+    },
+    Chunk(Vec<u8>),
+    Progress(nettask_progress),
+    Complete(Box<Outcome>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub code: nettask_code,
+    pub err_msg: String,
+    pub curl_code: i32,
+    pub status: i32,
+    pub headers: Vec<(String, String)>,
+    pub data: Vec<u8>,
+    pub file_path: Option<String>,
+    pub data_length: u64,
+    /// A copy whose string pointers are NULL; see `peer_ip` and `protocol`.
+    pub profile: nettask_profile,
+    pub peer_ip: String,
+    pub protocol: String,
+}
+
+// SAFETY: the only pointers in an Outcome are the profile's, set to NULL.
+unsafe impl Send for Outcome {}
+// SAFETY: as above.
+unsafe impl Sync for Outcome {}
+
+fn headers_of(list: *const nettask_header, count: usize) -> Vec<(String, String)> {
+    if count == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the library passes `count` valid entries.
+    unsafe { std::slice::from_raw_parts(list, count) }
+        .iter()
+        .map(|h| (cstr(h.name).unwrap(), cstr(h.value).unwrap()))
+        .collect()
+}
+
+/// Everything that happened to one task, with when and on which thread.
+#[derive(Default)]
+pub struct Recorder {
+    pub events: Mutex<Vec<(Instant, ThreadId, Event)>>,
+    completed: Condvar,
+}
+
+impl Recorder {
+    fn push(&self, event: Event) {
+        let mut events = self.events.lock().unwrap();
+        events.push((Instant::now(), std::thread::current().id(), event));
+        self.completed.notify_all();
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, e)| e.clone())
+            .collect()
+    }
+
+    pub fn completions(&self) -> Vec<Outcome> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Complete(o) => Some(*o),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn chunks(&self) -> Vec<u8> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Chunk(c) => Some(c),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Waits for the completion; panics after `limit`.
+    pub fn wait(&self, limit: Duration) -> Outcome {
+        let deadline = Instant::now() + limit;
+        let mut events = self.events.lock().unwrap();
+        loop {
+            if let Some((_, _, Event::Complete(o))) = events
+                .iter()
+                .find(|(_, _, e)| matches!(e, Event::Complete(_)))
+            {
+                return (**o).clone();
+            }
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .expect("task did not complete in time");
+            events = self.completed.wait_timeout(events, left).unwrap().0;
+        }
+    }
+
+    pub fn as_user_data(self: &Arc<Self>) -> *mut c_void {
+        Arc::as_ptr(self) as *mut c_void
+    }
+}
+
+fn recorder<'a>(user_data: *mut c_void) -> &'a Recorder {
+    // SAFETY: tests pass a Recorder that outlives the task's events.
+    unsafe { &*(user_data as *const Recorder) }
+}
+
+pub unsafe extern "C" fn on_headers(
+    _: *mut nettask_task,
+    head: *const nettask_response_head,
+    ud: *mut c_void,
+) {
+    // SAFETY: valid for this call.
+    let head = unsafe { &*head };
+    recorder(ud).push(Event::Headers {
+        status: head.status_code,
+        version: cstr(head.http_version).unwrap(),
+        headers: headers_of(head.headers, head.header_count),
+    });
+}
+
+pub unsafe extern "C" fn on_chunk(
+    _: *mut nettask_task,
+    data: *const u8,
+    len: usize,
+    ud: *mut c_void,
+) {
+    // SAFETY: valid for this call.
+    let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
+    recorder(ud).push(Event::Chunk(bytes));
+}
+
+pub unsafe extern "C" fn on_progress(
+    _: *mut nettask_task,
+    p: *const nettask_progress,
+    ud: *mut c_void,
+) {
+    // SAFETY: valid for this call.
+    recorder(ud).push(Event::Progress(unsafe { *p }));
+}
+
+pub unsafe extern "C" fn on_complete(
+    _: *mut nettask_task,
+    r: *const nettask_result,
+    ud: *mut c_void,
+) {
+    // SAFETY: valid for this call.
+    let r = unsafe { &*r };
+    let profile = unsafe { *r.profile };
+    let detached = nettask_profile {
+        peer_ip: std::ptr::null(),
+        protocol: std::ptr::null(),
+        ..profile
+    };
+    let data = if r.data_len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: valid for this call.
+        unsafe { std::slice::from_raw_parts(r.data, r.data_len) }.to_vec()
+    };
+    recorder(ud).push(Event::Complete(Box::new(Outcome {
+        code: r.code,
+        err_msg: cstr(r.err_msg).unwrap(),
+        curl_code: r.curl_code,
+        status: r.status_code,
+        headers: headers_of(r.headers, r.header_count),
+        data,
+        file_path: cstr(r.file_path),
+        data_length: r.data_length,
+        peer_ip: cstr(profile.peer_ip).unwrap(),
+        protocol: cstr(profile.protocol).unwrap(),
+        profile: detached,
+    })));
+}
+
+/// A client handle freed on drop.
+pub struct Client(pub *mut nettask_client);
+
+// SAFETY: client handles may be used from any thread.
+unsafe impl Send for Client {}
+unsafe impl Sync for Client {}
+
+impl Client {
+    pub fn new() -> Client {
+        Client::with(|_| {})
+    }
+
+    pub fn with(configure: impl FnOnce(&mut nettask_client_options)) -> Client {
+        let mut opts = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer.
+        unsafe { nettask_client_options_init(&mut opts) };
+        configure(&mut opts);
+        let mut client = ptr::null_mut();
+        // SAFETY: valid pointers.
+        let code = unsafe { nettask_client_new(&opts, &mut client) };
+        assert_eq!(code, nettask_code::NETTASK_OK, "{}", last_error());
+        Client(client)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: a live client.
+            assert_eq!(
+                unsafe { nettask_client_free(self.0) },
+                nettask_code::NETTASK_OK
+            );
+        }
+    }
+}
+
+/// Request options that own their strings.
+pub struct Opts {
+    pub url: CString,
+    pub method: Option<CString>,
+    pub headers: Vec<(CString, CString)>,
+    pub body: Vec<u8>,
+    pub file_path: Option<CString>,
+    pub raw: nettask_request_options,
+    header_views: Vec<nettask_header>,
+}
+
+impl Opts {
+    pub fn new(url: &str) -> Opts {
+        let mut raw = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer.
+        unsafe { nettask_request_options_init(&mut raw) };
+        Opts {
+            url: CString::new(url).unwrap(),
+            method: None,
+            headers: Vec::new(),
+            body: Vec::new(),
+            file_path: None,
+            raw,
+            header_views: Vec::new(),
+        }
+    }
+
+    pub fn method(mut self, m: &str) -> Opts {
+        self.method = Some(CString::new(m).unwrap());
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Opts {
+        self.headers
+            .push((CString::new(name).unwrap(), CString::new(value).unwrap()));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Opts {
+        self.body = body;
+        self
+    }
+
+    pub fn file(mut self, path: &std::path::Path) -> Opts {
+        self.file_path = Some(CString::new(path.to_str().unwrap()).unwrap());
+        self
+    }
+
+    pub fn set(mut self, f: impl FnOnce(&mut nettask_request_options)) -> Opts {
+        f(&mut self.raw);
+        self
+    }
+
+    /// The C struct, pointing into `self`.
+    pub fn as_raw(&mut self) -> nettask_request_options {
+        self.header_views = self
+            .headers
+            .iter()
+            .map(|(n, v)| nettask_header {
+                name: n.as_ptr(),
+                value: v.as_ptr(),
+            })
+            .collect();
+        let mut raw = self.raw;
+        raw.url = self.url.as_ptr();
+        raw.method = self.method.as_ref().map_or(ptr::null(), |m| m.as_ptr());
+        raw.headers = self.header_views.as_ptr();
+        raw.header_count = self.header_views.len();
+        raw.body = if self.body.is_empty() {
+            ptr::null()
+        } else {
+            self.body.as_ptr()
+        };
+        raw.body_len = self.body.len();
+        raw.file_path = self.file_path.as_ref().map_or(ptr::null(), |p| p.as_ptr());
+        raw
+    }
+}
+
+/// A created task with every listener recording into `rec`.
+pub struct Run {
+    pub task: *mut nettask_task,
+    pub rec: Arc<Recorder>,
+}
+
+// SAFETY: task handles may be used from any thread.
+unsafe impl Send for Run {}
+unsafe impl Sync for Run {}
+
+pub type Create = unsafe extern "C" fn(
+    *mut nettask_client,
+    *const nettask_request_options,
+    *mut *mut nettask_task,
+) -> nettask_code;
+
+impl Run {
+    pub fn create(client: *mut nettask_client, mut opts: Opts, create: Create) -> Run {
+        let raw = opts.as_raw();
+        let mut task = ptr::null_mut();
+        // SAFETY: valid pointers.
+        let code = unsafe { create(client, &raw, &mut task) };
+        assert_eq!(code, nettask_code::NETTASK_OK, "{}", last_error());
+        let rec = Arc::new(Recorder::default());
+        let ud = rec.as_user_data();
+        // SAFETY: `rec` outlives the task's events (Run keeps it).
+        unsafe {
+            assert_eq!(
+                nettask_on_headers_received(task, Some(on_headers), ud),
+                nettask_code::NETTASK_OK
+            );
+            assert_eq!(
+                nettask_on_chunk_received(task, Some(on_chunk), ud),
+                nettask_code::NETTASK_OK
+            );
+            assert_eq!(
+                nettask_on_progress_update(task, Some(on_progress), ud),
+                nettask_code::NETTASK_OK
+            );
+            assert_eq!(
+                nettask_on_complete(task, Some(on_complete), ud),
+                nettask_code::NETTASK_OK
+            );
+        }
+        Run { task, rec }
+    }
+
+    pub fn request(client: &Client, opts: Opts) -> Run {
+        Run::create(client.0, opts, nettask_request_create)
+    }
+
+    pub fn download(client: &Client, opts: Opts) -> Run {
+        Run::create(client.0, opts, nettask_download_create)
+    }
+
+    pub fn start(&self) -> &Run {
+        // SAFETY: a live task.
+        assert_eq!(
+            unsafe { nettask_start(self.task) },
+            nettask_code::NETTASK_OK,
+            "{}",
+            last_error()
+        );
+        self
+    }
+
+    pub fn abort(&self) -> nettask_code {
+        // SAFETY: a live task.
+        unsafe { nettask_abort(self.task) }
+    }
+
+    pub fn wait(&self) -> Outcome {
+        self.rec.wait(Duration::from_secs(20))
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // SAFETY: the reference from create.
+        unsafe { nettask_release(self.task) };
+        // Events may still be delivered to `rec` after release (release
+        // does not abort); keep it alive until the completion.
+        let rec = Arc::clone(&self.rec);
+        if !rec.events().iter().any(|e| matches!(e, Event::Complete(_))) {
+            std::mem::forget(rec);
+        }
+    }
+}
+
+/// Starts a request and waits for its completion.
+pub fn fetch(client: &Client, opts: Opts) -> (Outcome, Arc<Recorder>) {
+    let run = Run::request(client, opts);
+    run.start();
+    (run.wait(), Arc::clone(&run.rec))
+}

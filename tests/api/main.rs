@@ -1,0 +1,12 @@
+//! Integration tests: the C ABI against a real server on 127.0.0.1.
+
+mod harness;
+mod server;
+
+mod abort;
+mod bad_input;
+mod concurrency;
+mod download;
+mod failures;
+mod listeners;
+mod requests;

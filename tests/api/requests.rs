@@ -1,0 +1,356 @@
+//! Requests that succeed: methods, bodies, headers, redirects, results.
+
+use std::time::{Duration, Instant};
+
+use nettask::ffi::nettask_code::*;
+
+use crate::harness::*;
+use crate::server::{pattern, server};
+
+#[test]
+fn get_returns_status_headers_body_and_profile() {
+    let client = Client::new();
+    let (out, rec) = fetch(&client, Opts::new(&server().url("/hello")));
+    assert_eq!(out.code, NETTASK_OK);
+    assert_eq!(out.err_msg, "request:ok");
+    assert_eq!(out.curl_code, 0);
+    assert_eq!(out.status, 200);
+    assert_eq!(out.data, b"hello world");
+    assert_eq!(out.data_length, 11);
+    assert!(
+        out.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("x-served-by") && v == "nettask-test")
+    );
+    assert_eq!(out.peer_ip, "127.0.0.1");
+    assert_eq!(out.profile.peer_port, server().http.port());
+    assert_eq!(out.protocol, "http/1.1");
+    let p = out.profile;
+    assert!(p.local_port != 0);
+    assert!(
+        p.connect_done_us >= 0 && p.first_byte_us >= p.connect_done_us,
+        "{p:?}"
+    );
+    assert!(p.total_us >= p.first_byte_us);
+    assert_eq!(p.tls_done_us, -1);
+    assert_eq!(p.redirect_us, -1);
+    assert!(p.bytes_received > 11 && p.bytes_sent > 0);
+    // headers event first, then the body, then the completion
+    let events = rec.events();
+    assert!(matches!(&events[0], Event::Headers { status: 200, version, .. } if version == "1.1"));
+    assert!(matches!(events.last().unwrap(), Event::Complete(_)));
+    assert_eq!(rec.chunks(), b"hello world");
+}
+
+#[test]
+fn http_error_statuses_are_successful_tasks() {
+    let client = Client::new();
+    for status in [404, 500] {
+        let (out, _) = fetch(
+            &client,
+            Opts::new(&server().url(&format!("/status/{status}"))),
+        );
+        assert_eq!(out.code, NETTASK_OK);
+        assert_eq!(out.status, status);
+        assert_eq!(out.err_msg, "request:ok");
+        assert_eq!(out.data, format!("status {status}").as_bytes());
+    }
+}
+
+#[test]
+fn head_has_no_body() {
+    let client = Client::new();
+    let (out, rec) = fetch(
+        &client,
+        Opts::new(&server().url("/bytes/5000")).method("HEAD"),
+    );
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    assert_eq!(out.status, 200);
+    assert!(out.data.is_empty());
+    assert!(
+        out.headers
+            .iter()
+            .any(|(n, v)| n == "content-length" && v == "5000")
+    );
+    assert!(rec.chunks().is_empty());
+}
+
+#[test]
+fn post_echoes_a_one_mebibyte_body() {
+    let client = Client::new();
+    let body = pattern(1 << 20);
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/echo"))
+            .method("POST")
+            .body(body.clone()),
+    );
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    assert_eq!(
+        out.headers.iter().find(|(n, _)| n == "x-method").unwrap().1,
+        "POST"
+    );
+    assert_eq!(out.data.len(), body.len());
+    assert!(out.data == body);
+    let sent = out.profile.bytes_sent;
+    assert!(
+        sent > 1 << 20 && sent < (1 << 20) + 4096,
+        "bytes_sent {sent}"
+    );
+}
+
+#[test]
+fn every_method_reaches_the_server() {
+    let client = Client::new();
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"] {
+        let (out, _) = fetch(&client, Opts::new(&server().url("/echo")).method(method));
+        assert_eq!(out.code, NETTASK_OK, "{method}: {}", out.err_msg);
+        assert_eq!(
+            out.headers.iter().find(|(n, _)| n == "x-method").unwrap().1,
+            method
+        );
+    }
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/echo"))
+            .method("put")
+            .body(b"data".to_vec()),
+    );
+    assert_eq!(out.data, b"data");
+    assert_eq!(
+        out.headers.iter().find(|(n, _)| n == "x-method").unwrap().1,
+        "PUT"
+    );
+}
+
+#[test]
+fn request_headers_and_user_agent_are_sent() {
+    let client = Client::with(|o| o.user_agent = c"nettask-test-agent/1".as_ptr());
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/headers"))
+            .header("X-Trace", "abc 123")
+            .header("Accept", "text/plain"),
+    );
+    let text = String::from_utf8(out.data).unwrap();
+    assert!(text.contains("x-trace: abc 123"), "{text}");
+    assert!(text.contains("accept: text/plain"), "{text}");
+    assert!(text.contains("user-agent: nettask-test-agent/1"), "{text}");
+    assert!(!text.contains("expect:"), "{text}");
+}
+
+#[test]
+fn repeated_set_cookie_headers_are_kept_in_wire_order() {
+    let port = crate::server::raw_once(
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nX-Between: yes\r\nset-cookie: b=2; Path=/\r\n\
+          Set-Cookie: c=3; HttpOnly\r\nContent-Length: 7\r\nConnection: close\r\n\r\ncookies",
+    );
+    let client = Client::new();
+    let (out, rec) = fetch(
+        &client,
+        Opts::new(&format!("http://127.0.0.1:{port}/cookies")),
+    );
+    assert_eq!(out.data, b"cookies");
+    let names: Vec<&str> = out.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Set-Cookie",
+            "X-Between",
+            "set-cookie",
+            "Set-Cookie",
+            "Content-Length",
+            "Connection"
+        ]
+    );
+    let cookies: Vec<&str> = out
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/", "c=3; HttpOnly"]);
+    let Event::Headers { headers, .. } = &rec.events()[0] else {
+        panic!("headers first")
+    };
+    assert_eq!(headers, &out.headers);
+}
+
+#[test]
+fn redirects_are_followed_and_reported_once() {
+    let client = Client::new();
+    let (out, rec) = fetch(&client, Opts::new(&server().url("/redirect/3")));
+    assert_eq!(out.code, NETTASK_OK);
+    assert_eq!(out.status, 200);
+    assert_eq!(out.data, b"hello world");
+    assert_eq!(out.profile.redirect_count, 4);
+    assert!(out.profile.redirect_us >= 0);
+    let heads = rec
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Headers { .. }))
+        .count();
+    assert_eq!(heads, 1, "only the final response's head is reported");
+    assert_eq!(
+        rec.chunks(),
+        b"hello world",
+        "bodies of redirects are not chunks"
+    );
+}
+
+#[test]
+fn manual_redirect_makes_the_3xx_final() {
+    let client = Client::new();
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/redirect/3")).set(|o| o.follow_redirects = false),
+    );
+    assert_eq!(out.code, NETTASK_OK);
+    assert_eq!(out.status, 302);
+    assert!(
+        out.headers
+            .iter()
+            .any(|(n, v)| n == "location" && v == "/redirect/2")
+    );
+    assert_eq!(out.data, b"redirecting");
+    assert_eq!(out.profile.redirect_count, 0);
+}
+
+#[test]
+fn a_307_redirect_resends_the_body() {
+    let client = Client::new();
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/redirect-post"))
+            .method("POST")
+            .body(b"again".to_vec()),
+    );
+    assert_eq!(out.status, 200);
+    assert_eq!(out.data, b"again");
+}
+
+#[test]
+fn too_many_redirects_fail() {
+    let client = Client::new();
+    let (out, rec) = fetch(
+        &client,
+        Opts::new(&server().url("/redirect/5")).set(|o| o.max_redirects = 2),
+    );
+    assert_eq!(out.code, NETTASK_E_TOO_MANY_REDIRECTS);
+    assert!(out.err_msg.starts_with("request:fail "), "{}", out.err_msg);
+    assert_eq!(out.curl_code, 47);
+    assert!(
+        rec.events()
+            .iter()
+            .all(|e| !matches!(e, Event::Headers { .. }))
+    );
+}
+
+#[test]
+fn chunks_arrive_live_and_concatenate_to_the_body() {
+    let client = Client::new();
+    let run = Run::request(
+        &client,
+        Opts::new(&server().url("/stream?n=5&size=5&delay_ms=150")),
+    );
+    let started = Instant::now();
+    run.start();
+    let out = run.wait();
+    assert_eq!(out.code, NETTASK_OK);
+    let events = run.rec.events.lock().unwrap().clone();
+    let chunk_times: Vec<Duration> = events
+        .iter()
+        .filter(|(_, _, e)| matches!(e, Event::Chunk(_)))
+        .map(|(t, _, _)| t.duration_since(started))
+        .collect();
+    let done = events.last().unwrap().0.duration_since(started);
+    assert!(
+        chunk_times.len() >= 5,
+        "one event per flushed chunk: {chunk_times:?}"
+    );
+    assert!(done >= Duration::from_millis(600));
+    assert!(
+        chunk_times[0] + Duration::from_millis(400) < done,
+        "first chunk {:?}, done {done:?}",
+        chunk_times[0]
+    );
+    assert_eq!(run.rec.chunks(), b"aaaaabbbbbcccccdddddeeeee");
+    assert_eq!(out.data, b"aaaaabbbbbcccccdddddeeeee");
+}
+
+#[test]
+fn enable_chunked_keeps_no_body_in_the_result() {
+    let client = Client::new();
+    let (out, rec) = fetch(
+        &client,
+        Opts::new(&server().url("/bytes/100000")).set(|o| o.enable_chunked = true),
+    );
+    assert_eq!(out.code, NETTASK_OK);
+    assert!(out.data.is_empty());
+    assert_eq!(out.data_length, 100_000);
+    assert!(rec.chunks() == pattern(100_000));
+}
+
+#[test]
+fn connections_are_reused() {
+    let client = Client::new();
+    let (first, _) = fetch(&client, Opts::new(&server().url("/hello")));
+    let (second, _) = fetch(&client, Opts::new(&server().url("/hello")));
+    assert!(!first.profile.socket_reused);
+    assert!(second.profile.socket_reused);
+    assert_eq!(first.profile.local_port, second.profile.local_port);
+}
+
+#[test]
+fn https_uses_h2_with_a_trusted_ca() {
+    let ca = std::ffi::CString::new(server().ca_file.to_str().unwrap()).unwrap();
+    let client = Client::with(|o| o.ca_file = ca.as_ptr());
+    let (out, rec) = fetch(&client, Opts::new(&server().https_url("/hello")));
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    assert_eq!(out.data, b"hello world");
+    assert_eq!(out.protocol, "h2");
+    assert!(out.profile.tls_done_us >= out.profile.connect_done_us);
+    assert!(matches!(&rec.events()[0], Event::Headers { version, .. } if version == "2"));
+    let (h1, _) = fetch(
+        &client,
+        Opts::new(&server().https_url("/hello")).set(|o| o.enable_http2 = false),
+    );
+    assert_eq!(h1.protocol, "http/1.1");
+    // A large body over h2, compared byte for byte.
+    let (big, _) = fetch(&client, Opts::new(&server().https_url("/bytes/3000000")));
+    assert!(big.data == pattern(3_000_000));
+}
+
+#[test]
+fn the_default_client_works_and_is_never_freed() {
+    let client = nettask::ffi::nettask_client_default();
+    assert!(!client.is_null());
+    assert_eq!(client, nettask::ffi::nettask_client_default());
+    let run = Run::create(
+        client,
+        Opts::new(&server().url("/hello")),
+        nettask::ffi::nettask_request_create,
+    );
+    run.start();
+    assert_eq!(run.wait().status, 200);
+    // SAFETY: the default client.
+    assert_eq!(
+        unsafe { nettask::ffi::nettask_client_free(client) },
+        NETTASK_OK
+    );
+    let again = Run::create(
+        client,
+        Opts::new(&server().url("/hello")),
+        nettask::ffi::nettask_request_create,
+    );
+    again.start();
+    assert_eq!(again.wait().status, 200);
+}
+
+#[test]
+fn version_names_libcurl() {
+    let v = cstr(nettask::ffi::nettask_version()).unwrap();
+    assert!(v.starts_with("nettask 0.1.0 (libcurl 8."), "{v}");
+    assert!(v.contains("OpenSSL"), "{v}");
+    assert!(v.contains("nghttp2"), "{v}");
+}
