@@ -31,7 +31,7 @@ fn abort_from_another_thread_completes_within_milliseconds() {
     assert_eq!(out.code, NETTASK_E_ABORTED);
     assert_eq!(out.err_msg, "request:fail abort");
     let latency = completed_at.duration_since(aborted_at);
-    assert!(latency < Duration::from_millis(100), "{latency:?}");
+    assert!(latency < Duration::from_millis(200), "{latency:?}");
     // Idempotent, and a no-op after completion.
     assert_eq!(run.abort(), NETTASK_OK);
     assert_eq!(run.rec.completions().len(), 1);

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's demo: builds the library and the C examples, then runs them
+# end to end against the loopback server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release
+make -C examples-c
+exec scripts/with-server.sh bash -c '
+  set -euo pipefail
+  echo "== request: GET, POST, 404 against $NETTASK_HTTP"
+  examples-c/build/request "$NETTASK_HTTP"
+  echo
+  echo "== download: 32 MiB with a progress bar"
+  out=$(mktemp -d)
+  examples-c/build/download "$NETTASK_HTTP/bytes/33554432" "$out/file.bin"
+  ls -l "$out"
+  rm -rf "$out"
+'
