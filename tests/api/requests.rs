@@ -354,3 +354,29 @@ fn version_names_libcurl() {
     assert!(v.contains("OpenSSL"), "{v}");
     assert!(v.contains("nghttp2"), "{v}");
 }
+
+#[test]
+fn requests_go_through_the_clients_proxy() {
+    // The test server answers absolute-form requests like a forward proxy,
+    // so a host that does not resolve still reaches it.
+    let proxy = std::ffi::CString::new(server().url("")).unwrap();
+    let client = Client::with(|o| o.proxy = proxy.as_ptr());
+    let (out, _) = fetch(&client, Opts::new("http://nettask-proxy-test.invalid/headers"));
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    let text = String::from_utf8(out.data).unwrap();
+    assert!(text.contains("host: nettask-proxy-test.invalid"), "{text}");
+}
+
+#[test]
+fn one_connection_per_host_serialises_on_one_socket() {
+    let client = Client::with(|o| o.max_connections_per_host = 1);
+    let runs: Vec<Run> = (0..5)
+        .map(|_| {
+            let run = Run::request(&client, Opts::new(&server().url("/slow?ms=50")));
+            run.start();
+            run
+        })
+        .collect();
+    let ports: std::collections::HashSet<u16> = runs.iter().map(|r| r.wait().profile.local_port).collect();
+    assert_eq!(ports.len(), 1, "{ports:?}");
+}

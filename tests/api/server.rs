@@ -234,21 +234,10 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
             .header("location", "/echo")
             .body(full(""))
             .unwrap(),
-        ["bytes", n] => {
-            let n: usize = n.parse().unwrap_or(0);
-            respond(200, pattern(n))
-        }
-        // Same body, streamed without a Content-Length.
-        ["bytes-unknown", n] => {
-            let n: usize = n.parse().unwrap_or(0);
-            stream(move |mut tx| async move {
-                for piece in pattern(n).chunks(64 * 1024) {
-                    if tx.send_data(Bytes::copy_from_slice(piece)).await.is_err() {
-                        return;
-                    }
-                }
-            })
-        }
+        // `n` pattern bytes, streamed (flat memory for any size), with or
+        // without a Content-Length.
+        ["bytes", n] => streamed_pattern(n.parse().unwrap_or(0), true),
+        ["bytes-unknown", n] => streamed_pattern(n.parse().unwrap_or(0), false),
         // `n` chunks of `size` bytes, `delay_ms` apart, each flushed.
         ["stream"] => {
             let n = param(&req, "n", 5);
@@ -300,6 +289,25 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         _ => respond(404, "not found"),
     };
     Ok(response)
+}
+
+fn streamed_pattern(len: u64, with_length: bool) -> Response<Body> {
+    const PIECE: u64 = 251 * 256; // a multiple of the pattern's period
+    let piece = Bytes::from(pattern(PIECE as usize));
+    let mut response = stream(move |mut tx| async move {
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(PIECE);
+            if tx.send_data(piece.slice(..n as usize)).await.is_err() {
+                return;
+            }
+            left -= n;
+        }
+    });
+    if with_length {
+        response.headers_mut().insert("content-length", len.into());
+    }
+    response
 }
 
 /// A streamed response whose body `produce` writes.
