@@ -361,7 +361,10 @@ fn requests_go_through_the_clients_proxy() {
     // so a host that does not resolve still reaches it.
     let proxy = std::ffi::CString::new(server().url("")).unwrap();
     let client = Client::with(|o| o.proxy = proxy.as_ptr());
-    let (out, _) = fetch(&client, Opts::new("http://nettask-proxy-test.invalid/headers"));
+    let (out, _) = fetch(
+        &client,
+        Opts::new("http://nettask-proxy-test.invalid/headers"),
+    );
     assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
     let text = String::from_utf8(out.data).unwrap();
     assert!(text.contains("host: nettask-proxy-test.invalid"), "{text}");
@@ -377,6 +380,7 @@ fn one_connection_per_host_serialises_on_one_socket() {
             run
         })
         .collect();
-    let ports: std::collections::HashSet<u16> = runs.iter().map(|r| r.wait().profile.local_port).collect();
+    let ports: std::collections::HashSet<u16> =
+        runs.iter().map(|r| r.wait().profile.local_port).collect();
     assert_eq!(ports.len(), 1, "{ports:?}");
 }
