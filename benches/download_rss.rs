@@ -82,6 +82,7 @@ fn main() {
     let secs = started.elapsed().as_secs_f64();
     let peak = status_kib("VmHWM:");
     child.kill().ok();
+    child.wait().ok();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, nettask_code::NETTASK_OK);
     assert_eq!(bytes, mib << 20);
