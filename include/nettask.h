@@ -343,6 +343,11 @@ typedef struct nettask_request_options {
    * Downloads: the destination; NULL = a new file in the client's temp_dir.
    */
   const char *file_path;
+  /**
+   * init: false. true: speak HTTP/2 from the first byte on http:// (h2c
+   * with prior knowledge), for servers known to support it.
+   */
+  bool http2_prior_knowledge;
 } nettask_request_options;
 
 

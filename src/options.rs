@@ -120,6 +120,9 @@ pub struct RequestOptions {
     pub max_response_bytes: Option<u64>,
     /// Downloads: the destination; `None` = a new file in the temp dir.
     pub file_path: Option<PathBuf>,
+    /// Speak HTTP/2 from the first byte on http:// (h2c), for servers
+    /// known to support it.
+    pub http2_prior_knowledge: bool,
 }
 
 pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 15;
@@ -139,6 +142,7 @@ impl RequestOptions {
             enable_chunked: false,
             max_response_bytes: None,
             file_path: None,
+            http2_prior_knowledge: false,
         }
     }
 

@@ -142,6 +142,7 @@ pub(crate) unsafe fn request_options(
         r.follow_redirects = flag(&raw const (*opts).follow_redirects);
         r.enable_http2 = flag(&raw const (*opts).enable_http2);
         r.enable_chunked = flag(&raw const (*opts).enable_chunked);
+        r.http2_prior_knowledge = flag(&raw const (*opts).http2_prior_knowledge);
         Ok(r)
     }
 }

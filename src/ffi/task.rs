@@ -56,6 +56,7 @@ pub unsafe extern "C" fn nettask_request_options_init(opts: *mut nettask_request
             enable_chunked: false,
             max_response_bytes: 0,
             file_path: ptr::null(),
+            http2_prior_knowledge: false,
         };
         // SAFETY: non-NULL `opts` is writable by contract.
         unsafe { opts.as_mut() }

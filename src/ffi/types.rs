@@ -119,6 +119,9 @@ pub struct nettask_request_options {
     pub max_response_bytes: u64,
     /// Downloads: the destination; NULL = a new file in the client's temp_dir.
     pub file_path: *const c_char,
+    /// init: false. true: speak HTTP/2 from the first byte on http:// (h2c
+    /// with prior knowledge), for servers known to support it.
+    pub http2_prior_knowledge: bool,
 }
 
 /// The final response's status line and headers.

@@ -207,14 +207,14 @@ pub(crate) fn build(
     .and_then(|()| {
         easy.follow_location(options.follow_redirects)?;
         easy.max_redirections(options.max_redirects)?;
-        let version = if options.enable_http2 {
-            HttpVersion::V2TLS
-        } else {
-            HttpVersion::V11
+        let version = match (options.http2_prior_knowledge, options.enable_http2) {
+            (true, _) => HttpVersion::V2PriorKnowledge,
+            (false, true) => HttpVersion::V2TLS,
+            (false, false) => HttpVersion::V11,
         };
         easy.http_version(version)?;
         // Wait for a connection that may multiplex rather than open another.
-        easy.pipewait(options.enable_http2)
+        easy.pipewait(options.enable_http2 || options.http2_prior_knowledge)
     })
     .map_err(|e| Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}"))))
     .map_err(|f| Failure {

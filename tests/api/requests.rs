@@ -384,3 +384,15 @@ fn one_connection_per_host_serialises_on_one_socket() {
         runs.iter().map(|r| r.wait().profile.local_port).collect();
     assert_eq!(ports.len(), 1, "{ports:?}");
 }
+
+#[test]
+fn h2c_with_prior_knowledge() {
+    let client = Client::new();
+    let (out, _) = fetch(
+        &client,
+        Opts::new(&server().url("/hello")).set(|o| o.http2_prior_knowledge = true),
+    );
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    assert_eq!(out.protocol, "h2");
+    assert_eq!(out.data, b"hello world");
+}
