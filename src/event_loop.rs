@@ -86,6 +86,10 @@ impl EventLoop {
     }
 
     fn run_until_shutdown(&mut self) {
+        // Whether libcurl may have work: false only after a poll that saw no
+        // socket event and no libcurl timer, so an idle wake-up (the bounded
+        // poll, a command) does not walk every transfer in perform.
+        let mut curl_due = true;
         loop {
             self.handle_commands();
             if self.shutting_down {
@@ -95,14 +99,21 @@ impl EventLoop {
                 self.fail_everything(&Failure::shutdown());
                 return;
             }
-            self.admit();
-            if self.active > 0 {
+            curl_due |= self.admit();
+            if self.active > 0 && curl_due {
                 let _ = self.multi.perform();
                 self.collect_finished();
             }
             self.expire_idle();
-            if !self.shared.has_commands() {
-                let _ = self.multi.poll(&mut [], self.poll_timeout());
+            // Sleep only when nothing is ready: no command, no task that a
+            // finished transfer made room for.
+            let admissible = self.has_room() && !self.waiting.is_empty();
+            curl_due = true;
+            if !self.shared.has_commands() && !admissible {
+                let curl_timer = self.multi.get_timeout().ok().flatten();
+                let timeout = self.poll_timeout(curl_timer);
+                let events = self.multi.poll(&mut [], timeout).unwrap_or(1);
+                curl_due = events > 0 || curl_timer.is_some_and(|t| t <= timeout);
             }
         }
     }
@@ -139,10 +150,13 @@ impl EventLoop {
         max == 0 || self.active < max
     }
 
-    fn admit(&mut self) {
+    /// Moves waiting tasks into libcurl while there is room; whether any
+    /// transfer was added.
+    fn admit(&mut self) -> bool {
+        let mut added = false;
         while self.has_room() {
             let Some(task) = self.waiting.pop_front() else {
-                return;
+                break;
             };
             if task.is_done() {
                 continue;
@@ -151,10 +165,12 @@ impl EventLoop {
                 complete_unrun(&task, &Failure::aborted());
                 continue;
             }
-            if let Err(failure) = self.add(&task) {
-                complete_unrun(&task, &failure);
+            match self.add(&task) {
+                Ok(()) => added = true,
+                Err(failure) => complete_unrun(&task, &failure),
             }
         }
+        added
     }
 
     fn add(&mut self, task: &Arc<Task>) -> Result<(), Failure> {
@@ -277,8 +293,10 @@ impl EventLoop {
         }
     }
 
-    fn poll_timeout(&self) -> Duration {
-        let curl = self.multi.get_timeout().ok().flatten().unwrap_or(MAX_POLL);
+    /// How long to sleep: until libcurl's timer, the nearest idle deadline,
+    /// or `MAX_POLL`, whichever comes first.
+    fn poll_timeout(&self, curl_timer: Option<Duration>) -> Duration {
+        let curl = curl_timer.unwrap_or(MAX_POLL);
         let now = Instant::now();
         let idle = self
             .running

@@ -213,8 +213,15 @@ pub(crate) fn build(
             (false, false) => HttpVersion::V11,
         };
         easy.http_version(version)?;
-        // Wait for a connection that may multiplex rather than open another.
-        easy.pipewait(options.enable_http2 || options.http2_prior_knowledge)
+        // Wait for a connection that may multiplex rather than open another,
+        // only where HTTP/2 is possible: on http:// libcurl learns that a
+        // connection cannot multiplex from its first response, so a slow
+        // first request would hold back every other one to the host.
+        let https = options
+            .url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))
     })
     .map_err(|e| Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}"))))
     .map_err(|f| Failure {

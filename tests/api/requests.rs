@@ -396,3 +396,16 @@ fn h2c_with_prior_knowledge() {
     assert_eq!(out.protocol, "h2");
     assert_eq!(out.data, b"hello world");
 }
+
+#[test]
+fn a_stalled_request_does_not_hold_back_others_to_the_same_host() {
+    let client = Client::new();
+    // No response head at all: libcurl cannot tell it is HTTP/1.1.
+    let stalled = Run::request(&client, Opts::new(&server().url("/slow?ms=10000")));
+    stalled.start();
+    std::thread::sleep(Duration::from_millis(50));
+    let quick = Run::request(&client, Opts::new(&server().url("/hello")));
+    quick.start();
+    assert_eq!(quick.rec.wait(Duration::from_secs(5)).status, 200);
+    assert_eq!(stalled.abort(), NETTASK_OK);
+}
