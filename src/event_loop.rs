@@ -9,16 +9,21 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi, MultiWaker};
 
 use crate::client::{Command, Shared};
 use crate::error::{Code, Error, Failure};
 use crate::profile::Profile;
 use crate::task::{NO_SLOT, Task, TaskResult};
-use crate::transfer::{self, Transfer};
+use crate::transfer::{self, Job};
 
 /// A poll never sleeps longer, so a lost wakeup costs latency, not a hang.
 const MAX_POLL: Duration = Duration::from_secs(1);
+
+/// Finished easy handles kept for reuse: resetting one is cheaper than
+/// creating and destroying one per task.
+const SPARE_HANDLES: usize = 64;
 
 /// How a transfer ended: libcurl's word, or the loop's (abort, timeout,
 /// shutdown).
@@ -28,9 +33,8 @@ enum Ending {
 }
 
 struct Running {
-    handle: Easy2Handle<Transfer>,
+    handle: Easy2Handle<Job>,
     admitted_at: Instant,
-    idle_timeout: Option<Duration>,
 }
 
 pub(crate) struct EventLoop {
@@ -42,6 +46,8 @@ pub(crate) struct EventLoop {
     active: usize,
     /// Started tasks waiting for a free place, FIFO.
     waiting: VecDeque<Arc<Task>>,
+    /// Idle easy handles, without a job.
+    spare: Vec<Easy2<Job>>,
     shutting_down: bool,
 }
 
@@ -72,6 +78,7 @@ impl EventLoop {
             free_slots: Vec::new(),
             active: 0,
             waiting: VecDeque::new(),
+            spare: Vec::new(),
             shutting_down: false,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
@@ -184,8 +191,23 @@ impl EventLoop {
             .checked_sub(task.started_at().elapsed())
             .filter(|d| !d.is_zero())
             .ok_or_else(Failure::timeout)?;
-        let idle_timeout = options.idle_timeout;
-        let easy = transfer::build(Arc::clone(task), options, &self.shared.options, remaining)?;
+        let mut easy = match self.spare.pop() {
+            Some(mut easy) => {
+                easy.reset();
+                easy
+            }
+            None => Easy2::new(Job::default()),
+        };
+        if let Err(failure) = transfer::prepare(
+            &mut easy,
+            Arc::clone(task),
+            options,
+            &self.shared.options,
+            remaining,
+        ) {
+            self.spare.push(easy);
+            return Err(failure);
+        }
         let slot = self.free_slots.pop().unwrap_or_else(|| {
             self.running.push(None);
             self.running.len() - 1
@@ -208,7 +230,6 @@ impl EventLoop {
         self.running[slot] = Some(Running {
             handle,
             admitted_at: Instant::now(),
-            idle_timeout,
         });
         self.active += 1;
         Ok(())
@@ -238,11 +259,16 @@ impl EventLoop {
             Err(_) => return, // cannot happen: the handle was in this multi
         };
         let detail = easy.take_error_buf();
-        let task = Arc::clone(easy.get_ref().task());
+        let Some(mut transfer) = easy.get_mut().0.take() else {
+            return; // cannot happen: a running handle has a job
+        };
+        let task = Arc::clone(transfer.task());
         task.slot.store(NO_SLOT, Ordering::Relaxed);
         let started = task.started_at();
         let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
-        let transfer = easy.get_mut();
+        if self.spare.len() < SPARE_HANDLES {
+            self.spare.push(easy);
+        }
         let outcome = match ending {
             // An abort that came before the completion wins.
             _ if task.is_aborted() => Err(Failure::aborted()),
@@ -256,10 +282,10 @@ impl EventLoop {
         let kind = task.kind();
         let result = match outcome {
             Ok(output) => {
-                let head = transfer.head();
+                let head = transfer.take_head();
                 TaskResult {
-                    status_code: head.map_or(0, |h| h.status_code),
-                    headers: head.map(|h| h.headers.clone()).unwrap_or_default(),
+                    status_code: head.as_ref().map_or(0, |h| h.status_code),
+                    headers: head.map(|h| h.headers).unwrap_or_default(),
                     data_length: transfer.received(),
                     data: output.data,
                     file_path: output
@@ -270,8 +296,8 @@ impl EventLoop {
             }
             Err(failure) => TaskResult::failed(kind, &failure, profile),
         };
-        // Hand the connection back to libcurl's cache before the listeners run.
-        drop(easy);
+        // Close a failed download's temporary file before the listeners run.
+        drop(transfer);
         task.complete(&result);
     }
 
@@ -283,9 +309,8 @@ impl EventLoop {
             .iter()
             .enumerate()
             .filter_map(|(slot, r)| {
-                let r = r.as_ref()?;
-                let idle = r.idle_timeout?;
-                (now.duration_since(r.handle.get_ref().last_activity) >= idle).then_some(slot)
+                let deadline = r.as_ref()?.handle.get_ref().0.as_ref()?.idle_deadline()?;
+                (now >= deadline).then_some(slot)
             })
             .collect();
         for slot in expired {
@@ -303,10 +328,8 @@ impl EventLoop {
             .iter()
             .flatten()
             .filter_map(|r| {
-                Some(
-                    (r.handle.get_ref().last_activity + r.idle_timeout?)
-                        .saturating_duration_since(now),
-                )
+                let deadline = r.handle.get_ref().0.as_ref()?.idle_deadline()?;
+                Some(deadline.saturating_duration_since(now))
             })
             .min()
             .unwrap_or(MAX_POLL);

@@ -20,5 +20,5 @@ pub use error::{Code, Error, Failure};
 pub use listeners::ListenerKey;
 pub use options::{ClientOptions, Header, Method, RequestOptions};
 pub use profile::Profile;
-pub use response::{HeaderField, ResponseHead};
+pub use response::{HeaderFields, ResponseHead};
 pub use task::{Listeners, Progress, Task, TaskKind, TaskResult};

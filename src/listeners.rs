@@ -26,39 +26,46 @@ impl<F: ?Sized> Clone for Entry<F> {
 /// A copy-on-write list: dispatch clones one `Arc` (no allocation per
 /// event), changes replace the list, and no lock is held while a listener
 /// runs, so listeners may add or remove listeners, themselves included.
+/// An empty set holds no list, so sets nobody listens on cost nothing.
 pub struct ListenerSet<F: ?Sized> {
-    entries: Mutex<Arc<Vec<Entry<F>>>>,
+    entries: Mutex<Option<Arc<Vec<Entry<F>>>>>,
     /// Bumped on every change, so dispatch notices removals cheaply.
     generation: AtomicU64,
 }
 
+type Guard<'a, F> = MutexGuard<'a, Option<Arc<Vec<Entry<F>>>>>;
+
 impl<F: ?Sized> Default for ListenerSet<F> {
     fn default() -> Self {
         ListenerSet {
-            entries: Mutex::new(Arc::new(Vec::new())),
+            entries: Mutex::new(None),
             generation: AtomicU64::new(0),
         }
     }
 }
 
+fn entries<'a, F: ?Sized>(guard: &'a Guard<'_, F>) -> &'a [Entry<F>] {
+    guard.as_deref().map_or(&[], Vec::as_slice)
+}
+
 impl<F: ?Sized> ListenerSet<F> {
-    fn lock(&self) -> MutexGuard<'_, Arc<Vec<Entry<F>>>> {
+    fn lock(&self) -> Guard<'_, F> {
         // A poisoned lock only means a panic elsewhere; the list is intact.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn replace(&self, guard: &mut MutexGuard<'_, Arc<Vec<Entry<F>>>>, list: Vec<Entry<F>>) {
-        **guard = Arc::new(list);
+    fn replace(&self, guard: &mut Guard<'_, F>, list: Vec<Entry<F>>) {
+        **guard = (!list.is_empty()).then(|| Arc::new(list));
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Adds a listener at the end; does nothing if `key` is already there.
     pub fn add(&self, key: ListenerKey, callback: Arc<F>) {
         let mut guard = self.lock();
-        if guard.iter().any(|e| e.key == key) {
+        if entries(&guard).iter().any(|e| e.key == key) {
             return;
         }
-        let mut list: Vec<Entry<F>> = guard.iter().cloned().collect();
+        let mut list = entries(&guard).to_vec();
         list.push(Entry { key, callback });
         self.replace(&mut guard, list);
     }
@@ -66,8 +73,12 @@ impl<F: ?Sized> ListenerSet<F> {
     /// Removes the listener with this key, if present.
     pub fn remove(&self, key: ListenerKey) {
         let mut guard = self.lock();
-        if guard.iter().any(|e| e.key == key) {
-            let list = guard.iter().filter(|e| e.key != key).cloned().collect();
+        if entries(&guard).iter().any(|e| e.key == key) {
+            let list = entries(&guard)
+                .iter()
+                .filter(|e| e.key != key)
+                .cloned()
+                .collect();
             self.replace(&mut guard, list);
         }
     }
@@ -75,17 +86,17 @@ impl<F: ?Sized> ListenerSet<F> {
     /// Removes every listener.
     pub fn clear(&self) {
         let mut guard = self.lock();
-        if !guard.is_empty() {
+        if guard.is_some() {
             self.replace(&mut guard, Vec::new());
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().is_none()
     }
 
     fn contains(&self, key: ListenerKey) -> bool {
-        self.lock().iter().any(|e| e.key == key)
+        entries(&self.lock()).iter().any(|e| e.key == key)
     }
 
     /// Calls `call` with each listener in registration order until it
@@ -94,7 +105,9 @@ impl<F: ?Sized> ListenerSet<F> {
     /// it is called from the next event on.
     pub fn dispatch(&self, mut call: impl FnMut(&F) -> bool) {
         let generation = self.generation.load(Ordering::SeqCst);
-        let snapshot = Arc::clone(&self.lock());
+        let Some(snapshot) = self.lock().clone() else {
+            return;
+        };
         for entry in snapshot.iter() {
             if self.generation.load(Ordering::SeqCst) != generation && !self.contains(entry.key) {
                 continue;

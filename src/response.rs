@@ -1,36 +1,73 @@
 //! Response heads: the status line and header fields as libcurl hands them
 //! to the header callback, one line at a time.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 
-/// One response header field. Kept as C strings so the C view borrows them
-/// without copying; a NUL byte sent by a server is dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderField {
-    pub name: CString,
-    pub value: CString,
+/// Response header fields in wire order, repeated names kept. One buffer
+/// holds every name and value NUL-terminated, so a head costs two
+/// allocations however many fields it has, and C views borrow from it. A
+/// NUL byte sent by a server is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderFields {
+    text: Vec<u8>,
+    /// Where each field's name and value begin in `text`.
+    starts: Vec<(usize, usize)>,
 }
 
-impl HeaderField {
-    fn new(name: &[u8], value: &[u8]) -> HeaderField {
-        HeaderField {
-            name: c_string(name),
-            value: c_string(value),
+impl HeaderFields {
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// (name, value) pairs in wire order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&CStr, &CStr)> {
+        self.starts
+            .iter()
+            .map(|&(name, value)| (self.c_str_at(name), self.c_str_at(value)))
+    }
+
+    /// The value of the first field with this name, ignoring ASCII case.
+    pub fn get(&self, name: &str) -> Option<&CStr> {
+        self.iter()
+            .find(|(n, _)| n.to_bytes().eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    fn c_str_at(&self, start: usize) -> &CStr {
+        // Every start is followed by a NUL that push/extend_last wrote.
+        CStr::from_bytes_until_nul(&self.text[start..]).unwrap_or_default()
+    }
+
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        let name_start = self.text.len();
+        self.push_c_str(name);
+        let value_start = self.text.len();
+        self.push_c_str(value);
+        self.starts.push((name_start, value_start));
+    }
+
+    /// Appends to the last value (an obs-fold continuation line).
+    fn extend_last(&mut self, more: &[u8]) {
+        if self.starts.is_empty() {
+            return;
         }
+        self.text.pop(); // the value's NUL
+        self.text.push(b' ');
+        self.push_c_str(more);
     }
 
-    pub fn name(&self) -> &str {
-        self.name.to_str().unwrap_or("")
+    fn push_c_str(&mut self, bytes: &[u8]) {
+        if bytes.contains(&0) {
+            self.text.extend(bytes.iter().filter(|&&b| b != 0));
+        } else {
+            self.text.extend_from_slice(bytes);
+        }
+        self.text.push(0);
     }
-
-    pub fn value_lossy(&self) -> String {
-        self.value.to_string_lossy().into_owned()
-    }
-}
-
-fn c_string(bytes: &[u8]) -> CString {
-    let clean: Vec<u8> = bytes.iter().copied().filter(|&b| b != 0).collect();
-    CString::new(clean).unwrap_or_default()
 }
 
 /// The status line and headers of one response.
@@ -39,21 +76,13 @@ pub struct ResponseHead {
     pub status_code: i32,
     /// "1.0", "1.1", "2" or "3".
     pub http_version: &'static CStr,
-    /// In wire order, repeated names kept.
-    pub headers: Vec<HeaderField>,
+    pub headers: HeaderFields,
 }
 
 impl ResponseHead {
-    /// The first header with this name, ignoring ASCII case.
-    pub fn header(&self, name: &str) -> Option<&HeaderField> {
-        self.headers
-            .iter()
-            .find(|h| h.name().eq_ignore_ascii_case(name))
-    }
-
     pub fn content_length(&self) -> Option<u64> {
-        self.header("content-length")?
-            .value
+        self.headers
+            .get("content-length")?
             .to_str()
             .ok()?
             .trim()
@@ -66,7 +95,7 @@ impl ResponseHead {
     pub fn is_interim(&self, following_redirects: bool) -> bool {
         let redirect = matches!(self.status_code, 301 | 302 | 303 | 307 | 308);
         (100..200).contains(&self.status_code)
-            || (following_redirects && redirect && self.header("location").is_some())
+            || (following_redirects && redirect && self.headers.get("location").is_some())
     }
 }
 
@@ -92,17 +121,10 @@ impl HeadParser {
         let head = self.current.as_mut()?;
         if matches!(line[0], b' ' | b'\t') {
             // obs-fold: a continuation of the previous value.
-            if let Some(last) = head.headers.last_mut() {
-                let mut value = last.value.as_bytes().to_vec();
-                value.push(b' ');
-                value.extend_from_slice(trim(line));
-                last.value = c_string(&value);
-            }
+            head.headers.extend_last(trim(line));
         } else if let Some(colon) = line.iter().position(|&b| b == b':') {
-            head.headers.push(HeaderField::new(
-                trim(&line[..colon]),
-                trim(&line[colon + 1..]),
-            ));
+            head.headers
+                .push(trim(&line[..colon]), trim(&line[colon + 1..]));
         }
         None
     }
@@ -134,7 +156,11 @@ fn parse_status_line(line: &[u8]) -> Option<ResponseHead> {
     Some(ResponseHead {
         status_code,
         http_version,
-        headers: Vec::new(),
+        // Room for a typical head, so pushing fields rarely reallocates.
+        headers: HeaderFields {
+            text: Vec::with_capacity(512),
+            starts: Vec::with_capacity(16),
+        },
     })
 }
 
@@ -163,11 +189,27 @@ mod tests {
         let pairs: Vec<(String, String)> = head
             .headers
             .iter()
-            .map(|h| (h.name().to_owned(), h.value_lossy()))
+            .map(|(n, v)| {
+                (
+                    n.to_str().unwrap().to_owned(),
+                    v.to_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         assert_eq!(pairs[0], ("set-cookie".into(), "a=1".into()));
         assert_eq!(pairs[1], ("Set-Cookie".into(), "b=2".into()));
         assert_eq!(pairs[2], ("X-Long".into(), "one two".into()));
         assert_eq!(head.content_length(), Some(42));
+        assert_eq!(head.headers.get("SET-COOKIE"), Some(c"a=1"));
+    }
+
+    #[test]
+    fn drops_nul_bytes_sent_by_a_server() {
+        let mut p = HeadParser::default();
+        p.feed(b"HTTP/1.1 200 OK\r\n");
+        p.feed(b"X-A\0: b\0c\r\n");
+        let head = p.feed(b"\r\n").unwrap();
+        let (name, value) = head.headers.iter().next().unwrap();
+        assert_eq!((name, value), (c"X-A", c"bc"));
     }
 }

@@ -1,6 +1,7 @@
 //! A task: its state, its listeners, and the one completion it delivers.
 
-use std::ffi::CString;
+use std::borrow::Cow;
+use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -10,7 +11,7 @@ use crate::error::{Code, Error, Failure};
 use crate::listeners::{ListenerKey, ListenerSet};
 use crate::options::RequestOptions;
 use crate::profile::Profile;
-use crate::response::{HeaderField, ResponseHead};
+use crate::response::{HeaderFields, ResponseHead};
 
 /// Requests keep the body in memory; downloads stream it to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +44,11 @@ pub struct Progress {
 #[derive(Debug, Clone)]
 pub struct TaskResult {
     pub code: Code,
-    pub err_msg: CString,
+    pub err_msg: Cow<'static, CStr>,
     pub curl_code: i32,
     /// 0 if no response arrived.
     pub status_code: i32,
-    pub headers: Vec<HeaderField>,
+    pub headers: HeaderFields,
     /// Requests: the body, unless `enable_chunked`.
     pub data: Vec<u8>,
     /// Downloads: the file holding the body; `None` on failure.
@@ -60,10 +61,10 @@ impl TaskResult {
     pub fn failed(kind: TaskKind, failure: &Failure, profile: Profile) -> TaskResult {
         TaskResult {
             code: failure.code,
-            err_msg: message(failure.err_msg(kind.api_name())),
+            err_msg: Cow::Owned(message(failure.err_msg(kind.api_name()))),
             curl_code: failure.curl_code,
             status_code: 0,
-            headers: Vec::new(),
+            headers: HeaderFields::default(),
             data: Vec::new(),
             file_path: None,
             data_length: 0,
@@ -74,7 +75,10 @@ impl TaskResult {
     pub fn ok(kind: TaskKind, profile: Profile) -> TaskResult {
         TaskResult {
             code: Code::Ok,
-            err_msg: message(format!("{}:ok", kind.api_name())),
+            err_msg: Cow::Borrowed(match kind {
+                TaskKind::Request => c"request:ok",
+                TaskKind::Download => c"downloadFile:ok",
+            }),
             ..TaskResult::failed(kind, &Failure::new(Code::Ok, ""), profile)
         }
     }

@@ -4,15 +4,15 @@ use std::ptr;
 
 use super::types::*;
 use crate::profile::Profile;
-use crate::response::{HeaderField, ResponseHead};
+use crate::response::{HeaderFields, ResponseHead};
 use crate::task::{Progress, TaskResult};
 
-fn header_views(fields: &[HeaderField]) -> Vec<nettask_header> {
+fn header_views(fields: &HeaderFields) -> Vec<nettask_header> {
     fields
         .iter()
-        .map(|h| nettask_header {
-            name: h.name.as_ptr(),
-            value: h.value.as_ptr(),
+        .map(|(name, value)| nettask_header {
+            name: name.as_ptr(),
+            value: value.as_ptr(),
         })
         .collect()
 }

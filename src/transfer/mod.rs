@@ -43,8 +43,10 @@ pub(crate) struct Transfer {
     upload: Vec<u8>,
     upload_pos: usize,
     sink: Sink,
-    /// When the last byte of the response arrived (or the transfer began).
-    pub last_activity: Instant,
+    idle_timeout: Option<Duration>,
+    /// When the last byte of the response arrived (or the transfer began);
+    /// kept only with an idle timeout, to spare a clock read per callback.
+    last_activity: Instant,
     /// Why the handler stopped the transfer itself, if it did.
     pub stop: Option<Failure>,
 }
@@ -54,12 +56,24 @@ impl Transfer {
         &self.task
     }
 
-    pub fn head(&self) -> Option<&ResponseHead> {
-        self.head.as_ref()
+    /// The final response head, for the result.
+    pub fn take_head(&mut self) -> Option<ResponseHead> {
+        self.head.take()
     }
 
     pub fn received(&self) -> u64 {
         self.received
+    }
+
+    /// When the idle timeout expires if no more bytes arrive.
+    pub fn idle_deadline(&self) -> Option<Instant> {
+        Some(self.last_activity + self.idle_timeout?)
+    }
+
+    fn touch(&mut self) {
+        if self.idle_timeout.is_some() {
+            self.last_activity = Instant::now();
+        }
     }
 
     /// Finishes a transfer that libcurl reported as done without error.
@@ -98,7 +112,7 @@ impl Transfer {
 
 impl Handler for Transfer {
     fn header(&mut self, line: &[u8]) -> bool {
-        self.last_activity = Instant::now();
+        self.touch();
         if self.task.is_aborted() {
             return false;
         }
@@ -112,7 +126,7 @@ impl Handler for Transfer {
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
-        self.last_activity = Instant::now();
+        self.touch();
         if self.task.is_aborted() {
             return Ok(0); // libcurl fails with CURLE_WRITE_ERROR; the loop reports the abort
         }
@@ -160,17 +174,46 @@ impl Handler for Transfer {
     }
 }
 
+/// The handler of a pooled easy handle: the transfer of the task it runs,
+/// or nothing while the handle waits for its next task.
+#[derive(Default)]
+pub(crate) struct Job(pub Option<Transfer>);
+
+impl Handler for Job {
+    fn header(&mut self, line: &[u8]) -> bool {
+        self.0.as_mut().is_some_and(|t| t.header(line))
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        self.0.as_mut().map_or(Ok(0), |t| t.write(data))
+    }
+
+    fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
+        self.0
+            .as_mut()
+            .map_or(Err(ReadError::Abort), |t| t.read(into))
+    }
+
+    fn seek(&mut self, whence: SeekFrom) -> SeekResult {
+        self.0
+            .as_mut()
+            .map_or(SeekResult::CantSeek, |t| t.seek(whence))
+    }
+}
+
 // Not exported by curl-sys; value from curl/curl.h.
 const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_LONG + 265;
 
-/// Sets up the easy handle of a task. `timeout` is what is left of the
-/// task's whole-task timeout.
-pub(crate) fn build(
+/// Sets up `easy` (new, or reset after an earlier task) to run `task`.
+/// `timeout` is what is left of the task's whole-task timeout. On failure
+/// the handle is left without a job.
+pub(crate) fn prepare(
+    easy: &mut Easy2<Job>,
     task: Arc<Task>,
     options: RequestOptions,
     client: &ClientOptions,
     timeout: Duration,
-) -> Result<Easy2<Transfer>, Failure> {
+) -> Result<(), Failure> {
     let sink = match task.kind() {
         TaskKind::Request => Sink::Memory(MemoryBody::new(!options.enable_chunked)),
         TaskKind::Download => Sink::File(FileBody::create(
@@ -178,29 +221,28 @@ pub(crate) fn build(
             client.temp_dir.as_deref(),
         )?),
     };
-    let method = options.method;
-    let has_body = !options.body.is_empty();
-    let transfer = Transfer {
+    let body_len = options.body.len() as u64;
+    easy.get_mut().0 = Some(Transfer {
         task,
         parser: HeadParser::default(),
         following_redirects: options.follow_redirects,
-        expects_body: method != Method::Head,
+        expects_body: options.method != Method::Head,
         head: None,
         limit: options.max_response_bytes,
         received: 0,
         upload_pos: 0,
         upload: options.body,
         sink,
+        idle_timeout: options.idle_timeout,
         last_activity: Instant::now(),
         stop: None,
-    };
-    let mut easy = Easy2::new(transfer);
-    configure(
-        &mut easy,
+    });
+    let configured = configure(
+        easy,
         &options.url,
-        method,
+        options.method,
         &options.headers,
-        has_body,
+        body_len,
         client,
         timeout,
     )
@@ -222,24 +264,26 @@ pub(crate) fn build(
             .get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
         easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))
+    });
+    configured.map_err(|e| {
+        easy.get_mut().0 = None;
+        Failure {
+            code: Code::Internal,
+            ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
+        }
     })
-    .map_err(|e| Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}"))))
-    .map_err(|f| Failure {
-        code: Code::Internal,
-        ..f
-    })?;
-    Ok(easy)
 }
 
 fn configure(
-    easy: &mut Easy2<Transfer>,
+    easy: &mut Easy2<Job>,
     url: &str,
     method: Method,
     headers: &[crate::options::Header],
-    has_body: bool,
+    body_len: u64,
     client: &ClientOptions,
     timeout: Duration,
 ) -> Result<(), curl::Error> {
+    let has_body = body_len > 0;
     easy.url(url)?;
     match method {
         Method::Head => easy.nobody(true)?,
@@ -248,24 +292,27 @@ fn configure(
         _ => {
             // The body is read from `Transfer::read`, for every method.
             easy.post(true)?;
-            easy.post_field_size(easy.get_ref().upload.len() as u64)?;
+            easy.post_field_size(body_len)?;
             if method != Method::Post {
                 easy.custom_request(method.as_str())?;
             }
         }
     }
-    let mut list = List::new();
-    for h in headers {
-        list.append(&format!("{}: {}", h.name, h.value))?;
+    if !headers.is_empty() || has_body {
+        let mut list = List::new();
+        for h in headers {
+            list.append(&format!("{}: {}", h.name, h.value))?;
+        }
+        if has_body
+            && !headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("expect"))
+        {
+            // No "Expect: 100-continue" round trip before large bodies.
+            list.append("Expect:")?;
+        }
+        easy.http_headers(list)?;
     }
-    if !headers
-        .iter()
-        .any(|h| h.name.eq_ignore_ascii_case("expect"))
-    {
-        // No "Expect: 100-continue" round trip before large bodies.
-        list.append("Expect:")?;
-    }
-    easy.http_headers(list)?;
     easy.useragent(&client.user_agent)?;
     if let Some(ca) = &client.ca_file {
         easy.cainfo(ca)?;

@@ -409,3 +409,33 @@ fn a_stalled_request_does_not_hold_back_others_to_the_same_host() {
     assert_eq!(quick.rec.wait(Duration::from_secs(5)).status, 200);
     assert_eq!(stalled.abort(), NETTASK_OK);
 }
+
+#[test]
+fn a_reused_connection_and_handle_carry_nothing_from_the_last_task() {
+    // One task at a time, so each task runs on the easy handle and the
+    // connection the one before it used.
+    let client = Client::with(|o| o.max_concurrent_tasks = 1);
+    let (post, _) = fetch(
+        &client,
+        Opts::new(&server().url("/echo"))
+            .method("PUT")
+            .header("X-Only-Once", "1")
+            .body(b"first".to_vec()),
+    );
+    assert_eq!(post.data, b"first");
+    let (head, _) = fetch(&client, Opts::new(&server().url("/hello")).method("HEAD"));
+    assert_eq!((head.status, head.data.len()), (200, 0));
+    let (get, _) = fetch(&client, Opts::new(&server().url("/echo")));
+    let header = |name: &str| {
+        let found = get.headers.iter().find(|(n, _)| n == name);
+        found.map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("x-method").as_deref(), Some("GET"));
+    assert_eq!(header("x-body-len").as_deref(), Some("0"));
+    assert!(get.profile.socket_reused, "keep-alive connection reused");
+    let (headers, _) = fetch(&client, Opts::new(&server().url("/headers")));
+    let text = String::from_utf8(headers.data).unwrap();
+    assert!(!text.contains("x-only-once"), "{text}");
+    let (hello, _) = fetch(&client, Opts::new(&server().url("/hello")));
+    assert_eq!(hello.data, b"hello world", "HEAD's no-body setting is gone");
+}
