@@ -10,14 +10,31 @@ use nettask::ffi::*;
 
 use crate::{IdleStats, LatencyParser};
 
-/// Counts completions and body bytes; the tests' user_data.
-#[derive(Default)]
+/// Counts completions and body bytes; the tests' user_data. A completion
+/// costs an atomic add, like the raw loop's counter; only the one that
+/// reaches the awaited count wakes the waiter.
 pub struct Tally {
     bytes: AtomicU64,
     failures: AtomicUsize,
-    done: Mutex<usize>,
+    done: AtomicUsize,
+    awaited: AtomicUsize,
+    wake: Mutex<()>,
     cv: Condvar,
     latency: Mutex<LatencyParser>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            bytes: AtomicU64::new(0),
+            failures: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            awaited: AtomicUsize::new(usize::MAX),
+            wake: Mutex::new(()),
+            cv: Condvar::new(),
+            latency: Mutex::default(),
+        }
+    }
 }
 
 impl Tally {
@@ -26,9 +43,10 @@ impl Tally {
     }
 
     fn wait_for(&self, n: usize) {
-        let mut done = self.done.lock().unwrap();
-        while *done < n {
-            done = self.cv.wait(done).unwrap();
+        self.awaited.store(n, Ordering::SeqCst);
+        let mut guard = self.wake.lock().unwrap();
+        while self.done.load(Ordering::SeqCst) < n {
+            guard = self.cv.wait(guard).unwrap();
         }
     }
 }
@@ -67,9 +85,11 @@ unsafe extern "C" fn count_complete(
         let msg = unsafe { std::ffi::CStr::from_ptr(r.err_msg) };
         eprintln!("first failure: {msg:?}");
     }
-    let mut done = t.done.lock().unwrap();
-    *done += 1;
-    t.cv.notify_all();
+    let done = t.done.fetch_add(1, Ordering::SeqCst) + 1;
+    if done >= t.awaited.load(Ordering::SeqCst) {
+        let _guard = t.wake.lock().unwrap();
+        t.cv.notify_all();
+    }
 }
 
 pub struct Client(*mut nettask_client);
