@@ -140,6 +140,47 @@ fn silent_server() -> (String, Arc<Mutex<Vec<TcpStream>>>) {
     (url, held)
 }
 
+fn idle_in_child(side: &str) -> IdleStats {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["idle-child", side])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "idle {side}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    IdleStats {
+        cpu: Duration::from_secs_f64(v[0]),
+        per_task_kib: v[1],
+        abort_all: Duration::from_secs_f64(v[2]),
+    }
+}
+
+/// The body of an idle child: one side's stats on stdout.
+fn idle_child(side: &str) {
+    raise_fd_limit();
+    let (silent, held) = silent_server();
+    let connected = || held.lock().unwrap().len();
+    let stats = if side == "nettask" {
+        nettask_side::Client::new(0).idle(&silent, IDLE_TASKS, connected)
+    } else {
+        raw_side::idle(&silent, IDLE_TASKS, connected)
+    };
+    println!(
+        "{} {} {}",
+        stats.cpu.as_secs_f64(),
+        stats.per_task_kib,
+        stats.abort_all.as_secs_f64()
+    );
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -174,7 +215,7 @@ fn interleave(
 }
 
 fn row(case: &str, nettask: &str, baseline: &str, ratio: f64, target: &str) {
-    println!("| {case:<38} | {nettask:>12} | {baseline:>18} | {ratio:>6.3} | {target:<10} |");
+    println!("| {case:<40} | {nettask:>12} | {baseline:>18} | {ratio:>6.3} | {target:<10} |");
 }
 
 fn raise_fd_limit() {
@@ -192,6 +233,11 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if let [child, side] = args.as_slice()
+        && child == "idle-child"
+    {
+        return idle_child(side);
+    }
     let quick = args.iter().any(|a| a == "quick");
     // Case names given on the command line select cases; none = all.
     let cases: Vec<&str> = args
@@ -219,12 +265,12 @@ fn main() {
         curl::Version::get().version()
     );
     println!(
-        "| {:<38} | {:>12} | {:>18} | {:>6} | {:<10} |",
+        "| {:<40} | {:>12} | {:>18} | {:>6} | {:<10} |",
         "case", "nettask", "baseline", "ratio", "target"
     );
     println!(
         "|{}|{}|{}|{}|{}|",
-        "-".repeat(40),
+        "-".repeat(42),
         "-".repeat(14),
         "-".repeat(20),
         "-".repeat(8),
@@ -348,15 +394,14 @@ fn latency() {
     }
 }
 
+const IDLE_TASKS: usize = 1_000;
+
+/// Each side runs in a fresh process of this binary, so both start from
+/// the same resident memory and neither reuses pages the other freed.
 fn idle() {
-    let client = nettask_side::Client::new(0);
-    let (silent, held) = silent_server();
-    let count = 1_000;
-    let connected = || held.lock().unwrap().len();
-    let ours = client.idle(&silent, count, connected);
-    held.lock().unwrap().clear();
-    let raw = raw_side::idle(&silent, count, connected);
-    held.lock().unwrap().clear();
+    let count = IDLE_TASKS;
+    let ours = idle_in_child("nettask");
+    let raw = idle_in_child("raw");
     let ratio = ours.cpu.as_secs_f64() / raw.cpu.as_secs_f64();
     row(
         &format!("{count} idle tasks: CPU over 3 s"),
