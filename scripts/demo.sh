@@ -11,6 +11,9 @@ exec scripts/with-server.sh bash -c '
   echo "== request: GET, POST, 404 against $NETTASK_HTTP"
   examples-c/build/request "$NETTASK_HTTP"
   echo
+  echo "== stream: server-sent events, aborted after 1.2 s"
+  examples-c/build/stream "$NETTASK_HTTP/events" 1.2
+  echo
   echo "== download: 32 MiB with a progress bar"
   out=$(mktemp -d)
   examples-c/build/download "$NETTASK_HTTP/bytes/33554432" "$out/file.bin"

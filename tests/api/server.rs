@@ -255,6 +255,25 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 }
             })
         }
+        // A server-sent event stream: `n` events, `delay_ms` apart.
+        ["events"] => {
+            let n = param(&req, "n", 1_000_000);
+            let delay = Duration::from_millis(param(&req, "delay_ms", 200));
+            let mut response = stream(move |mut tx| async move {
+                for id in 1..=n {
+                    let event = format!("id: {id}\nevent: tick\ndata: tick {id}\n\n");
+                    if tx.send_data(Bytes::from(event)).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+            });
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("text/event-stream"),
+            );
+            response
+        }
         // Headers and `after` bytes, then nothing, forever.
         ["stall"] => {
             let after = param(&req, "after", 0) as usize;
