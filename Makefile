@@ -4,9 +4,15 @@
 demo:
 	scripts/demo.sh
 
-# Every test: Rust unit tests, the C-ABI integration tests, the header check.
+# Every test: Rust unit and C-ABI integration tests, the header check, then
+# the C examples under valgrind and ASan, packaging and the JVM program.
 test:
-	cargo test
+	scripts/test.sh
+
+# Install the libraries, header, pkg-config and CMake files under PREFIX.
+PREFIX ?= /usr/local
+install:
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install.sh
 
 # Regenerate include/nettask.h from the Rust sources.
 header:
@@ -16,4 +22,4 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-.PHONY: demo test header lint
+.PHONY: demo test install header lint
