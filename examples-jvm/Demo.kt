@@ -1,0 +1,162 @@
+// A JVM host using nettask through JNA, the way an Android app would:
+// a request with headers and chunk listeners, a download with progress,
+// and an abort from another thread.
+//
+//   usage: Demo BASE_URL     (the loopback test server)
+//
+// Exits 0 when every step behaved as API.md says.
+package nettask
+
+import com.sun.jna.Pointer
+import com.sun.jna.ptr.PointerByReference
+import java.io.File
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import kotlin.system.exitProcess
+
+private val lib = NettaskLibrary.lib
+
+/** A task with its listeners. The listener objects live as long as this. */
+class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Boolean = false) {
+    val handle: Pointer
+    private val done = CountDownLatch(1)
+    @Volatile var code = -1
+    @Volatile var errMsg = ""
+    @Volatile var status = 0
+    @Volatile var body = ByteArray(0)
+    val chunks = mutableListOf<String>() // written on the event thread only
+    var headers = listOf<Pair<String, String>>()
+    var progressEvents = 0
+
+    private val onHeaders = object : HeadersCallback {
+        override fun invoke(task: Pointer, head: Pointer, userData: Pointer?) {
+            val h = ResponseHead(head)
+            headers = h.headerList()
+            println("  headers: HTTP/${h.http_version} ${h.status_code}, ${headers.size} fields")
+        }
+    }
+    private val onChunk = object : ChunkCallback {
+        override fun invoke(task: Pointer, data: Pointer, len: SizeT, userData: Pointer?) {
+            // Copy: `data` is only valid during this call.
+            val text = String(data.getByteArray(0, len.toInt()))
+            chunks.add(text)
+            println("  chunk: ${len.toInt()} bytes \"$text\"")
+        }
+    }
+    private val onProgress = object : ProgressCallback {
+        override fun invoke(task: Pointer, progress: Pointer, userData: Pointer?) {
+            val p = Progress(progress)
+            progressEvents++
+            if (p.progress % 25 == 0) {
+                println("  progress: ${p.progress}% ${p.total_bytes_written}/${p.total_bytes_expected_to_write}")
+            }
+        }
+    }
+    private val onComplete = object : CompleteCallback {
+        override fun invoke(task: Pointer, result: Pointer, userData: Pointer?) {
+            val r = Result(result)
+            val profile = Profile(r.profile!!)
+            code = r.code
+            errMsg = r.err_msg ?: ""
+            status = r.status_code
+            body = r.body()
+            println("  complete: ${lib.nettask_code_name(r.code)} \"$errMsg\" status ${r.status_code}, " +
+                "${r.data_length} bytes, ${profile.protocol} in ${profile.total_us} us")
+            done.countDown()
+        }
+    }
+
+    init {
+        val opts = RequestOptions()
+        lib.nettask_request_options_init(opts)
+        opts.configure()
+        val out = PointerByReference()
+        val rc = if (download) {
+            lib.nettask_download_create(client, opts, out)
+        } else {
+            lib.nettask_request_create(client, opts, out)
+        }
+        check(rc == 0) { "create: ${lib.nettask_code_name(rc)}: ${lib.nettask_last_error()}" }
+        handle = out.value
+        lib.nettask_on_headers_received(handle, onHeaders, null)
+        lib.nettask_on_chunk_received(handle, onChunk, null)
+        lib.nettask_on_progress_update(handle, onProgress, null)
+        lib.nettask_on_complete(handle, onComplete, null)
+    }
+
+    fun start(): Task {
+        check(lib.nettask_start(handle) == 0) { "start: ${lib.nettask_last_error()}" }
+        return this
+    }
+
+    /** Waits for the completion, then drops our reference. */
+    fun await(): Task {
+        check(done.await(20, TimeUnit.SECONDS)) { "no completion" }
+        lib.nettask_release(handle)
+        return this
+    }
+
+    fun codeName(): String = lib.nettask_code_name(code)
+}
+
+fun expect(ok: Boolean, what: String) {
+    if (!ok) {
+        System.err.println("FAILED: $what")
+        exitProcess(1)
+    }
+}
+
+fun main(args: Array<String>) {
+    if (args.size != 1) {
+        System.err.println("usage: Demo BASE_URL")
+        exitProcess(2)
+    }
+    val base = args[0]
+    println(lib.nettask_version())
+    val out = PointerByReference()
+    expect(lib.nettask_client_new(null, out) == 0, "client: ${lib.nettask_last_error()}")
+    val client = out.value
+
+    println("request with headers and chunk listeners: $base/stream")
+    val stream = Task(client, {
+        url = "$base/stream?n=3&size=4&delay_ms=50"
+        enable_chunked = 1
+    }).start().await()
+    expect(stream.codeName() == "NETTASK_OK" && stream.errMsg == "request:ok", "stream result")
+    expect(stream.chunks.joinToString("") == "aaaabbbbcccc", "chunks in order: ${stream.chunks}")
+    expect(stream.headers.isNotEmpty(), "headers listener")
+
+    println("POST with a body: $base/echo")
+    val payload = "{\"from\":\"kotlin\"}".toByteArray()
+    val mem = com.sun.jna.Memory(payload.size.toLong()).apply { write(0, payload, 0, payload.size) }
+    val post = Task(client, {
+        url = "$base/echo"
+        method = "POST"
+        body = mem
+        body_len = SizeT(payload.size.toLong())
+    }).start().await()
+    expect(post.status == 200 && String(post.body) == String(payload), "echoed body")
+
+    val file = File.createTempFile("nettask-jvm", ".bin")
+    println("download with progress: $base/bytes/4194304 -> $file")
+    val download = Task(client, {
+        url = "$base/bytes/4194304"
+        file_path = file.path
+    }, download = true).start().await()
+    expect(download.errMsg == "downloadFile:ok", "download result")
+    expect(file.length() == 4194304L, "file size ${file.length()}")
+    expect(download.progressEvents in 1..110, "progress events ${download.progressEvents}")
+    file.delete()
+
+    println("abort from another thread: $base/stall")
+    val stalled = Task(client, { url = "$base/stall" }).start()
+    Thread {
+        Thread.sleep(200)
+        lib.nettask_abort(stalled.handle)
+    }.start()
+    stalled.await()
+    expect(stalled.codeName() == "NETTASK_E_ABORTED" && stalled.errMsg == "request:fail abort", "abort")
+
+    expect(lib.nettask_client_free(client) == 0, "client free")
+    println("jvm demo: ok")
+}
