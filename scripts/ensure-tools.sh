@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the test suite use, when
+# missing: compilers and libraries, valgrind, cmake, a JDK with JNA and
+# kotlinc. Needs root (CI, containers); otherwise lists what to install.
+set -euo pipefail
+
+packages=(build-essential make pkg-config libssl-dev zlib1g-dev valgrind cmake
+  default-jdk-headless libjna-java kotlin)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q "${missing[@]}"
