@@ -48,6 +48,8 @@ pub(crate) struct EventLoop {
     waiting: VecDeque<Arc<Task>>,
     /// Idle easy handles, without a job.
     spare: Vec<Easy2<Job>>,
+    /// Running transfers with an idle timeout: none, no scan for them.
+    idle_watched: usize,
     shutting_down: bool,
 }
 
@@ -79,6 +81,7 @@ impl EventLoop {
             active: 0,
             waiting: VecDeque::new(),
             spare: Vec::new(),
+            idle_watched: 0,
             shutting_down: false,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
@@ -191,6 +194,7 @@ impl EventLoop {
             .checked_sub(task.started_at().elapsed())
             .filter(|d| !d.is_zero())
             .ok_or_else(Failure::timeout)?;
+        let idle_watched = options.idle_timeout.is_some();
         let mut easy = match self.spare.pop() {
             Some(mut easy) => {
                 easy.reset();
@@ -232,6 +236,7 @@ impl EventLoop {
             admitted_at: Instant::now(),
         });
         self.active += 1;
+        self.idle_watched += usize::from(idle_watched);
         Ok(())
     }
 
@@ -264,6 +269,7 @@ impl EventLoop {
         };
         let task = Arc::clone(transfer.task());
         task.slot.store(NO_SLOT, Ordering::Relaxed);
+        self.idle_watched -= usize::from(transfer.idle_deadline().is_some());
         let started = task.started_at();
         let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
         if self.spare.len() < SPARE_HANDLES {
@@ -303,6 +309,9 @@ impl EventLoop {
 
     /// Fails transfers on which no byte arrived for their idle timeout.
     fn expire_idle(&mut self) {
+        if self.idle_watched == 0 {
+            return;
+        }
         let now = Instant::now();
         let expired: Vec<usize> = self
             .running
@@ -321,7 +330,10 @@ impl EventLoop {
     /// How long to sleep: until libcurl's timer, the nearest idle deadline,
     /// or `MAX_POLL`, whichever comes first.
     fn poll_timeout(&self, curl_timer: Option<Duration>) -> Duration {
-        let curl = curl_timer.unwrap_or(MAX_POLL);
+        let curl = curl_timer.unwrap_or(MAX_POLL).min(MAX_POLL);
+        if self.idle_watched == 0 {
+            return curl;
+        }
         let now = Instant::now();
         let idle = self
             .running
@@ -333,7 +345,7 @@ impl EventLoop {
             })
             .min()
             .unwrap_or(MAX_POLL);
-        curl.min(idle).min(MAX_POLL)
+        curl.min(idle)
     }
 
     /// Completes every running and waiting task with `failure`.

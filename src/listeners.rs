@@ -1,7 +1,7 @@
 //! The listeners of one event: deduplicated, ordered, safe to change while
 //! they are being called.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Identifies a listener for dedupe and removal. For C listeners it is the
@@ -31,6 +31,9 @@ pub struct ListenerSet<F: ?Sized> {
     entries: Mutex<Option<Arc<Vec<Entry<F>>>>>,
     /// Bumped on every change, so dispatch notices removals cheaply.
     generation: AtomicU64,
+    /// Whether `entries` holds a list: events nobody listens to cost one
+    /// atomic load, not a lock.
+    listened: AtomicBool,
 }
 
 type Guard<'a, F> = MutexGuard<'a, Option<Arc<Vec<Entry<F>>>>>;
@@ -40,6 +43,7 @@ impl<F: ?Sized> Default for ListenerSet<F> {
         ListenerSet {
             entries: Mutex::new(None),
             generation: AtomicU64::new(0),
+            listened: AtomicBool::new(false),
         }
     }
 }
@@ -55,6 +59,7 @@ impl<F: ?Sized> ListenerSet<F> {
     }
 
     fn replace(&self, guard: &mut Guard<'_, F>, list: Vec<Entry<F>>) {
+        self.listened.store(!list.is_empty(), Ordering::SeqCst);
         **guard = (!list.is_empty()).then(|| Arc::new(list));
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -85,6 +90,9 @@ impl<F: ?Sized> ListenerSet<F> {
 
     /// Removes every listener.
     pub fn clear(&self) {
+        if !self.listened.load(Ordering::SeqCst) {
+            return;
+        }
         let mut guard = self.lock();
         if guard.is_some() {
             self.replace(&mut guard, Vec::new());
@@ -104,6 +112,9 @@ impl<F: ?Sized> ListenerSet<F> {
     /// thread, e.g. by an earlier listener) is not called; one added during
     /// it is called from the next event on.
     pub fn dispatch(&self, mut call: impl FnMut(&F) -> bool) {
+        if !self.listened.load(Ordering::SeqCst) {
+            return;
+        }
         let generation = self.generation.load(Ordering::SeqCst);
         let Some(snapshot) = self.lock().clone() else {
             return;

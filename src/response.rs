@@ -2,6 +2,7 @@
 //! to the header callback, one line at a time.
 
 use std::ffi::CStr;
+use std::ops::Range;
 
 /// Response header fields in wire order, repeated names kept. One buffer
 /// holds every name and value NUL-terminated, so a head costs two
@@ -10,63 +11,71 @@ use std::ffi::CStr;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderFields {
     text: Vec<u8>,
-    /// Where each field's name and value begin in `text`.
-    starts: Vec<(usize, usize)>,
+    /// Each field's name and value in `text`, without their NULs.
+    fields: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl HeaderFields {
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.fields.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.fields.is_empty()
     }
 
     /// (name, value) pairs in wire order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&CStr, &CStr)> {
-        self.starts
+        self.fields
             .iter()
-            .map(|&(name, value)| (self.c_str_at(name), self.c_str_at(value)))
+            .map(|(name, value)| (self.c_str(name), self.c_str(value)))
     }
 
     /// The value of the first field with this name, ignoring ASCII case.
     pub fn get(&self, name: &str) -> Option<&CStr> {
-        self.iter()
-            .find(|(n, _)| n.to_bytes().eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(n, _)| self.text[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| self.c_str(value))
     }
 
-    fn c_str_at(&self, start: usize) -> &CStr {
-        // Every start is followed by a NUL that push/extend_last wrote.
-        CStr::from_bytes_until_nul(&self.text[start..]).unwrap_or_default()
+    fn c_str(&self, range: &Range<usize>) -> &CStr {
+        let with_nul = &self.text[range.start..=range.end];
+        // SAFETY: `push_c_str` wrote the range's bytes without any NUL and
+        // one NUL right after them, so `with_nul` is a C string.
+        unsafe { CStr::from_bytes_with_nul_unchecked(with_nul) }
     }
 
     fn push(&mut self, name: &[u8], value: &[u8]) {
-        let name_start = self.text.len();
-        self.push_c_str(name);
-        let value_start = self.text.len();
-        self.push_c_str(value);
-        self.starts.push((name_start, value_start));
+        let name = self.push_c_str(name);
+        let value = self.push_c_str(value);
+        self.fields.push((name, value));
     }
 
     /// Appends to the last value (an obs-fold continuation line).
     fn extend_last(&mut self, more: &[u8]) {
-        if self.starts.is_empty() {
+        let Some((_, value)) = self.fields.last() else {
             return;
+        };
+        let start = value.start;
+        self.text[value.end] = b' '; // the value's NUL
+        let more = self.push_c_str(more);
+        if let Some((_, value)) = self.fields.last_mut() {
+            *value = start..more.end;
         }
-        self.text.pop(); // the value's NUL
-        self.text.push(b' ');
-        self.push_c_str(more);
     }
 
-    fn push_c_str(&mut self, bytes: &[u8]) {
+    /// Appends `bytes` without NULs, then a NUL; where the bytes went.
+    fn push_c_str(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.text.len();
         if bytes.contains(&0) {
             self.text.extend(bytes.iter().filter(|&&b| b != 0));
         } else {
             self.text.extend_from_slice(bytes);
         }
+        let end = self.text.len();
         self.text.push(0);
+        start..end
     }
 }
 
@@ -159,7 +168,7 @@ fn parse_status_line(line: &[u8]) -> Option<ResponseHead> {
         // Room for a typical head, so pushing fields rarely reallocates.
         headers: HeaderFields {
             text: Vec::with_capacity(512),
-            starts: Vec::with_capacity(16),
+            fields: Vec::with_capacity(16),
         },
     })
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::client::Shared;
@@ -131,7 +131,7 @@ pub struct Task {
     options: Mutex<Option<RequestOptions>>,
     state: AtomicU8,
     aborted: AtomicBool,
-    started_at: Mutex<Option<Instant>>,
+    started_at: OnceLock<Instant>,
     listeners: Listeners,
     /// The event loop's index for this task's transfer; only it writes this.
     pub(crate) slot: AtomicUsize,
@@ -145,7 +145,7 @@ impl Task {
             options: Mutex::new(Some(options)),
             state: AtomicU8::new(CREATED),
             aborted: AtomicBool::new(false),
-            started_at: Mutex::new(None),
+            started_at: OnceLock::new(),
             listeners: Listeners::default(),
             slot: AtomicUsize::new(NO_SLOT),
         }
@@ -179,7 +179,8 @@ impl Task {
         {
             return Err(Error::invalid_state("the task has already been started"));
         }
-        *lock(&self.started_at) = Some(Instant::now());
+        // Set once: a start that fails is only possible on a closed client.
+        let _ = self.started_at.set(Instant::now());
         if let Err(e) = self
             .client
             .send(crate::client::Command::Start(Arc::clone(self)))
@@ -214,7 +215,7 @@ impl Task {
     }
 
     pub(crate) fn started_at(&self) -> Instant {
-        lock(&self.started_at).unwrap_or_else(Instant::now)
+        self.started_at.get().copied().unwrap_or_else(Instant::now)
     }
 
     /// Whether headers/chunk/progress listeners may still run.
