@@ -31,6 +31,10 @@ pub(crate) struct Shared {
     queue: Mutex<Queue>,
     /// Set once a wakeup is on its way, so a burst of commands costs one.
     wake_pending: AtomicBool,
+    /// Whether the loop can admit another task. While it cannot, a start
+    /// is only queued: the loop takes it when a transfer ends, so a burst
+    /// of starts does not wake it thousands of times for nothing.
+    room: AtomicBool,
     waker: OnceLock<MultiWaker>,
     pub(crate) thread_id: OnceLock<ThreadId>,
 }
@@ -42,12 +46,16 @@ impl Shared {
 
     /// Queues a command and wakes the loop; fails once the client shut down.
     pub(crate) fn send(&self, command: Command) -> Result<(), Error> {
+        let start = matches!(command, Command::Start(_));
         {
             let mut queue = lock(&self.queue);
             if queue.closed {
                 return Err(Error::shutdown());
             }
             queue.commands.push(command);
+        }
+        if start && !self.room.load(Ordering::SeqCst) {
+            return Ok(());
         }
         if !self.wake_pending.swap(true, Ordering::SeqCst)
             && let Some(waker) = self.waker.get()
@@ -66,8 +74,12 @@ impl Shared {
         std::mem::take(&mut queue.commands)
     }
 
-    pub(crate) fn has_commands(&self) -> bool {
-        self.wake_pending.load(Ordering::SeqCst)
+    /// Whether the loop must not sleep: a wakeup is on its way, or there
+    /// is `room` for starts that were queued without one. Publishes `room`
+    /// first, so a start queued after this check sees it and wakes the loop.
+    pub(crate) fn has_work(&self, room: bool) -> bool {
+        self.room.store(room, Ordering::SeqCst);
+        self.wake_pending.load(Ordering::SeqCst) || (room && !lock(&self.queue).commands.is_empty())
     }
 
     pub(crate) fn on_event_thread(&self) -> bool {
@@ -89,6 +101,7 @@ impl Client {
             options,
             queue: Mutex::new(Queue::default()),
             wake_pending: AtomicBool::new(false),
+            room: AtomicBool::new(true),
             waker: OnceLock::new(),
             thread_id: OnceLock::new(),
         });

@@ -117,9 +117,10 @@ impl EventLoop {
             self.expire_idle();
             // Sleep only when nothing is ready: no command, no task that a
             // finished transfer made room for.
-            let admissible = self.has_room() && !self.waiting.is_empty();
+            let room = self.has_room();
+            let admissible = room && !self.waiting.is_empty();
             curl_due = true;
-            if !self.shared.has_commands() && !admissible {
+            if !admissible && !self.shared.has_work(room) {
                 let curl_timer = self.multi.get_timeout().ok().flatten();
                 let timeout = self.poll_timeout(curl_timer);
                 let events = self.multi.poll(&mut [], timeout).unwrap_or(1);
