@@ -49,6 +49,7 @@ daemon on;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 worker_processes 1;
+{affinity}
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
@@ -67,7 +68,13 @@ http {{
     server {{ listen 127.0.0.1:{h2c} http2; root {dir}/www; }}
 }}
 "#,
-            dir = dir.display()
+            dir = dir.display(),
+            // The client side runs on CPU 0 (see main); the server gets CPU 1.
+            affinity = if crate::cpu_count() >= 2 {
+                "worker_cpu_affinity 10;"
+            } else {
+                ""
+            },
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let status = Command::new("nginx")

@@ -33,6 +33,10 @@ impl Handler for Sink {
 fn easy(url: &str, sink: Sink, h2c: bool) -> Easy2<Sink> {
     let mut easy = Easy2::new(sink);
     easy.url(url).unwrap();
+    // The same request on the wire as nettask's, which sends its default
+    // User-Agent: the server's work is then the same for both sides.
+    easy.useragent(&nettask::ClientOptions::default().user_agent)
+        .unwrap();
     if h2c {
         easy.http_version(HttpVersion::V2PriorKnowledge).unwrap();
         easy.pipewait(true).unwrap();
