@@ -542,9 +542,9 @@ enum nettask_code nettask_download_create(struct nettask_client *client,
 
 /**
  * Starts the task on its client's event thread. Returns
- * NETTASK_E_INVALID_STATE if it was started before, NETTASK_E_SHUTDOWN if
- * its client was freed. A task aborted before start completes as aborted
- * without any network traffic.
+ * NETTASK_E_SHUTDOWN if its client was freed (whether the task ran or
+ * not), else NETTASK_E_INVALID_STATE if it was started before. A task
+ * aborted before start completes as aborted without any network traffic.
  *
  * # Safety
  * `task` is NULL or a handle the caller holds.

@@ -172,6 +172,10 @@ impl Task {
 
     /// Queues the task on its client's event loop.
     pub fn start(self: &Arc<Self>) -> Result<(), Error> {
+        // Every call on a task of a freed client says so, done or not.
+        if self.client.is_closed() {
+            return Err(Error::shutdown());
+        }
         if self
             .state
             .compare_exchange(CREATED, STARTED, Ordering::SeqCst, Ordering::SeqCst)

@@ -119,6 +119,11 @@ fn client_free_completes_in_flight_tasks_with_shutdown() {
     unsafe {
         assert_eq!(nettask_start(idle.task), NETTASK_E_SHUTDOWN);
         assert_eq!(
+            nettask_start(runs[1].task),
+            NETTASK_E_SHUTDOWN,
+            "started or not"
+        );
+        assert_eq!(
             nettask_on_complete(idle.task, Some(on_complete), std::ptr::null_mut()),
             NETTASK_E_SHUTDOWN
         );
