@@ -7,6 +7,8 @@
 // Exits 0 when every step behaved as API.md says.
 package nettask
 
+import com.sun.jna.CallbackThreadInitializer
+import com.sun.jna.Native
 import com.sun.jna.Pointer
 import com.sun.jna.ptr.PointerByReference
 import java.io.File
@@ -27,6 +29,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
     val chunks = mutableListOf<String>() // written on the event thread only
     var headers = listOf<Pair<String, String>>()
     var progressEvents = 0
+    @Volatile var listenerThread = ""
 
     private val onHeaders = object : HeadersCallback {
         override fun invoke(task: Pointer, head: Pointer, userData: Pointer?) {
@@ -56,6 +59,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
         override fun invoke(task: Pointer, result: Pointer, userData: Pointer?) {
             val r = Result(result)
             val profile = Profile(r.profile!!)
+            listenerThread = Thread.currentThread().name
             code = r.code
             errMsg = r.err_msg ?: ""
             status = r.status_code
@@ -78,6 +82,12 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
         }
         check(rc == 0) { "create: ${lib.nettask_code_name(rc)}: ${lib.nettask_last_error()}" }
         handle = out.value
+        // Keep the event thread attached to the JVM between callbacks (as a
+        // daemon): attaching and detaching it for every chunk is costly.
+        val attached = CallbackThreadInitializer(true, false, "nettask-event")
+        listOf(onHeaders, onChunk, onProgress, onComplete).forEach {
+            Native.setCallbackThreadInitializer(it, attached)
+        }
         lib.nettask_on_headers_received(handle, onHeaders, null)
         lib.nettask_on_chunk_received(handle, onChunk, null)
         lib.nettask_on_progress_update(handle, onProgress, null)
@@ -125,6 +135,7 @@ fun main(args: Array<String>) {
     expect(stream.codeName() == "NETTASK_OK" && stream.errMsg == "request:ok", "stream result")
     expect(stream.chunks.joinToString("") == "aaaabbbbcccc", "chunks in order: ${stream.chunks}")
     expect(stream.headers.isNotEmpty(), "headers listener")
+    expect(stream.listenerThread == "nettask-event", "listeners on the client's thread: ${stream.listenerThread}")
 
     println("POST with a body: $base/echo")
     val payload = "{\"from\":\"kotlin\"}".toByteArray()
