@@ -214,6 +214,10 @@ pub(crate) fn prepare(
     client: &ClientOptions,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    configure(easy, &options, client, timeout).map_err(|e| Failure {
+        code: Code::Internal,
+        ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
+    })?;
     let sink = match task.kind() {
         TaskKind::Request => Sink::Memory(MemoryBody::new(!options.enable_chunked)),
         TaskKind::Download => Sink::File(FileBody::create(
@@ -221,7 +225,6 @@ pub(crate) fn prepare(
             client.temp_dir.as_deref(),
         )?),
     };
-    let body_len = options.body.len() as u64;
     easy.get_mut().0 = Some(Transfer {
         task,
         parser: HeadParser::default(),
@@ -237,54 +240,18 @@ pub(crate) fn prepare(
         last_activity: Instant::now(),
         stop: None,
     });
-    let configured = configure(
-        easy,
-        &options.url,
-        options.method,
-        &options.headers,
-        body_len,
-        client,
-        timeout,
-    )
-    .and_then(|()| {
-        easy.follow_location(options.follow_redirects)?;
-        easy.max_redirections(options.max_redirects)?;
-        let version = match (options.http2_prior_knowledge, options.enable_http2) {
-            (true, _) => HttpVersion::V2PriorKnowledge,
-            (false, true) => HttpVersion::V2TLS,
-            (false, false) => HttpVersion::V11,
-        };
-        easy.http_version(version)?;
-        // Wait for a connection that may multiplex rather than open another,
-        // only where HTTP/2 is possible: on http:// libcurl learns that a
-        // connection cannot multiplex from its first response, so a slow
-        // first request would hold back every other one to the host.
-        let https = options
-            .url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-        easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))
-    });
-    configured.map_err(|e| {
-        easy.get_mut().0 = None;
-        Failure {
-            code: Code::Internal,
-            ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
-        }
-    })
+    Ok(())
 }
 
 fn configure(
     easy: &mut Easy2<Job>,
-    url: &str,
-    method: Method,
-    headers: &[crate::options::Header],
-    body_len: u64,
+    options: &RequestOptions,
     client: &ClientOptions,
     timeout: Duration,
 ) -> Result<(), curl::Error> {
-    let has_body = body_len > 0;
-    easy.url(url)?;
+    let (method, headers) = (options.method, &options.headers);
+    let has_body = !options.body.is_empty();
+    easy.url(&options.url)?;
     match method {
         Method::Head => easy.nobody(true)?,
         Method::Get if !has_body => {}
@@ -292,7 +259,7 @@ fn configure(
         _ => {
             // The body is read from `Transfer::read`, for every method.
             easy.post(true)?;
-            easy.post_field_size(body_len)?;
+            easy.post_field_size(options.body.len() as u64)?;
             if method != Method::Post {
                 easy.custom_request(method.as_str())?;
             }
@@ -313,6 +280,24 @@ fn configure(
         }
         easy.http_headers(list)?;
     }
+    easy.follow_location(options.follow_redirects)?;
+    easy.max_redirections(options.max_redirects)?;
+    easy.http_version(
+        match (options.http2_prior_knowledge, options.enable_http2) {
+            (true, _) => HttpVersion::V2PriorKnowledge,
+            (false, true) => HttpVersion::V2TLS,
+            (false, false) => HttpVersion::V11,
+        },
+    )?;
+    // Wait for a connection that may multiplex rather than open another,
+    // only where HTTP/2 is possible: on http:// libcurl learns that a
+    // connection cannot multiplex from its first response, so a slow first
+    // request would hold back every other one to the host.
+    let https = options
+        .url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))?;
     easy.useragent(&client.user_agent)?;
     if let Some(ca) = &client.ca_file {
         easy.cainfo(ca)?;
