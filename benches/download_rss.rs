@@ -60,9 +60,9 @@ fn main() {
 
     let client = nettask_client_default();
     let baseline = status_kib("VmRSS:");
-    // SAFETY: valid pointers throughout; the sender outlives the task.
     let (tx, rx) = channel::<(nettask_code, u64)>();
     let started = Instant::now();
+    // SAFETY: valid pointers throughout; the sender outlives the task.
     unsafe {
         let mut opts = std::mem::zeroed();
         nettask_request_options_init(&mut opts);

@@ -85,13 +85,17 @@ pub(crate) unsafe fn client_options(
     if let Some(t) = millis(o.default_timeout_ms) {
         options.default_timeout = t;
     }
-    // SAFETY (all four): string fields are NULL or NUL-terminated by contract.
-    if let Some(ua) = unsafe { text(o.user_agent, "user_agent") }? {
+    // SAFETY: string fields are NULL or NUL-terminated by contract.
+    let user_agent = unsafe { text(o.user_agent, "user_agent") }?;
+    if let Some(ua) = user_agent {
         crate::options::validate_header("User-Agent", &ua)?;
         options.user_agent = ua;
     }
+    // SAFETY: as above.
     options.ca_file = unsafe { path(o.ca_file) };
+    // SAFETY: as above.
     options.proxy = unsafe { text(o.proxy, "proxy") }?;
+    // SAFETY: as above.
     options.temp_dir = unsafe { path(o.temp_dir) };
     if let Some(ca) = &options.ca_file {
         std::fs::File::open(ca).map_err(|e| {
@@ -189,6 +193,7 @@ unsafe fn headers(list: *const nettask_header, count: usize) -> Result<Vec<Heade
             // SAFETY: the strings are NULL or NUL-terminated by contract.
             let name = unsafe { text(h.name, &format!("{what}.name")) }?
                 .ok_or_else(|| super::null_error(&format!("{what}.name")))?;
+            // SAFETY: as above.
             let value = unsafe { text(h.value, &format!("{what}.value")) }?
                 .ok_or_else(|| super::null_error(&format!("{what}.value")))?;
             crate::options::validate_header(&name, &value)?;

@@ -81,6 +81,7 @@ unsafe fn create(
         unsafe { out.write(ptr::null_mut()) };
         // SAFETY: forwarded contracts on `client` and `opts`.
         let client = unsafe { client_ref(client) }?;
+        // SAFETY: as above.
         let options = unsafe { input::request_options(opts) }?;
         let task = make(client, options)?;
         // SAFETY: as above.

@@ -178,6 +178,7 @@ fn null_pointers_are_refused() {
 #[test]
 fn bad_client_options_are_refused() {
     let mut client = ptr::null_mut();
+    // SAFETY: the options struct is plain data; all-zero is a valid value.
     let mut opts = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer.
     unsafe { nettask_client_options_init(&mut opts) };
@@ -191,6 +192,7 @@ fn bad_client_options_are_refused() {
     // SAFETY: a valid pointer.
     unsafe { nettask_client_options_init(&mut opts) };
     opts.ca_file = c"/nonexistent/ca.pem".as_ptr();
+    // SAFETY: valid pointers.
     assert_eq!(
         unsafe { nettask_client_new(&opts, &mut client) },
         NETTASK_E_INVALID_ARGUMENT
@@ -213,6 +215,7 @@ fn odd_bool_bytes_and_code_values_are_harmless() {
         unsafe { nettask_request_create(client.0, &raw, &mut task) },
         NETTASK_OK
     );
+    // SAFETY: the handle create returned.
     unsafe { nettask_release(task) };
     let unknown = cstr(nettask_code_name(12345)).unwrap();
     assert_eq!(unknown, "NETTASK_E_UNKNOWN");

@@ -216,6 +216,7 @@ impl Client {
     }
 
     pub fn with(configure: impl FnOnce(&mut nettask_client_options)) -> Client {
+        // SAFETY: the options struct is plain data; all-zero is a valid value.
         let mut opts = unsafe { std::mem::zeroed() };
         // SAFETY: a valid pointer.
         unsafe { nettask_client_options_init(&mut opts) };
@@ -253,6 +254,7 @@ pub struct Opts {
 
 impl Opts {
     pub fn new(url: &str) -> Opts {
+        // SAFETY: the options struct is plain data; all-zero is a valid value.
         let mut raw = unsafe { std::mem::zeroed() };
         // SAFETY: a valid pointer.
         unsafe { nettask_request_options_init(&mut raw) };
