@@ -183,8 +183,8 @@ fn bad_client_options_are_refused() {
     // SAFETY: a valid pointer.
     unsafe { nettask_client_options_init(&mut opts) };
     opts.version = 7;
-    // SAFETY: valid pointers.
     assert_eq!(
+        // SAFETY: valid pointers.
         unsafe { nettask_client_new(&opts, &mut client) },
         NETTASK_E_INVALID_ARGUMENT
     );
@@ -192,8 +192,8 @@ fn bad_client_options_are_refused() {
     // SAFETY: a valid pointer.
     unsafe { nettask_client_options_init(&mut opts) };
     opts.ca_file = c"/nonexistent/ca.pem".as_ptr();
-    // SAFETY: valid pointers.
     assert_eq!(
+        // SAFETY: valid pointers.
         unsafe { nettask_client_new(&opts, &mut client) },
         NETTASK_E_INVALID_ARGUMENT
     );
@@ -210,8 +210,8 @@ fn odd_bool_bytes_and_code_values_are_harmless() {
     // SAFETY: writing a byte into the bool's storage, as C could.
     unsafe { (&raw mut raw.enable_chunked).cast::<u8>().write(0xff) };
     let mut task = ptr::null_mut();
-    // SAFETY: valid pointers.
     assert_eq!(
+        // SAFETY: valid pointers.
         unsafe { nettask_request_create(client.0, &raw, &mut task) },
         NETTASK_OK
     );

@@ -176,6 +176,7 @@ pub unsafe extern "C" fn on_complete(
 ) {
     // SAFETY: valid for this call.
     let r = unsafe { &*r };
+    // SAFETY: a result's profile pointer is valid for the same call.
     let profile = unsafe { *r.profile };
     let detached = nettask_profile {
         peer_ip: std::ptr::null(),
@@ -208,6 +209,7 @@ pub struct Client(pub *mut nettask_client);
 
 // SAFETY: client handles may be used from any thread.
 unsafe impl Send for Client {}
+// SAFETY: as above.
 unsafe impl Sync for Client {}
 
 impl Client {
@@ -232,8 +234,8 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         if !self.0.is_null() {
-            // SAFETY: a live client.
             assert_eq!(
+                // SAFETY: a live client.
                 unsafe { nettask_client_free(self.0) },
                 nettask_code::NETTASK_OK
             );
@@ -329,6 +331,7 @@ pub struct Run {
 
 // SAFETY: task handles may be used from any thread.
 unsafe impl Send for Run {}
+// SAFETY: as above.
 unsafe impl Sync for Run {}
 
 pub type Create = unsafe extern "C" fn(
@@ -377,8 +380,8 @@ impl Run {
     }
 
     pub fn start(&self) -> &Run {
-        // SAFETY: a live task.
         assert_eq!(
+            // SAFETY: a live task.
             unsafe { nettask_start(self.task) },
             nettask_code::NETTASK_OK,
             "{}",

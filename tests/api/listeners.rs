@@ -37,8 +37,8 @@ unsafe extern "C" fn log_chunk(task: *mut nettask_task, _: *const u8, _: usize, 
     let tag = unsafe { &*(ud as *const Tag) };
     LOG.lock().unwrap().push((tag.test, tag.name));
     if tag.name == "self-removing" {
-        // SAFETY: valid during the call.
         assert_eq!(
+            // SAFETY: valid during the call.
             unsafe { nettask_off_chunk_received(task, Some(log_chunk), ud) },
             NETTASK_OK
         );

@@ -333,8 +333,8 @@ fn the_default_client_works_and_is_never_freed() {
     );
     run.start();
     assert_eq!(run.wait().status, 200);
-    // SAFETY: the default client.
     assert_eq!(
+        // SAFETY: the default client.
         unsafe { nettask::ffi::nettask_client_free(client) },
         NETTASK_OK
     );
