@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/ensure-tools.sh build
 cargo build --release
 make -C examples-c
 exec scripts/with-server.sh bash -c '

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the test suite use, when
-# missing: compilers and libraries, valgrind, cmake, a JDK with JNA and
-# kotlinc. Needs root (CI, containers); otherwise lists what to install.
+# missing. `ensure-tools.sh build`: what building the library and the C
+# demos needs; no argument: also valgrind, cmake, a JDK with JNA and
+# kotlinc for `make test`. Needs root (CI, containers); otherwise lists
+# what to install.
 set -euo pipefail
 
-packages=(build-essential make pkg-config libssl-dev zlib1g-dev valgrind cmake
-  default-jdk-headless libjna-java kotlin)
+packages=(build-essential make pkg-config libssl-dev zlib1g-dev)
+if [ "${1:-}" != build ]; then
+  packages+=(valgrind cmake default-jdk-headless libjna-java kotlin)
+fi
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
