@@ -123,7 +123,12 @@ impl EventLoop {
             if !admissible && !self.shared.has_work(room) {
                 let curl_timer = self.multi.get_timeout().ok().flatten();
                 let timeout = self.poll_timeout(curl_timer);
-                let events = self.multi.poll(&mut [], timeout).unwrap_or(1);
+                let events = self.multi.poll(&mut [], timeout).unwrap_or_else(|_| {
+                    // A poll that fails (out of memory, ...) must not spin:
+                    // back off, then let perform look at every transfer.
+                    std::thread::sleep(Duration::from_millis(10));
+                    1
+                });
                 curl_due = events > 0 || curl_timer.is_some_and(|t| t <= timeout);
             }
         }
