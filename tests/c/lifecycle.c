@@ -162,20 +162,23 @@ static void orders(nettask_client *c) {
 typedef struct {
   tally t;
   int second_chunk_listener_calls;
+  size_t chunk_bytes; /* seen by either chunk listener */
   nettask_client *client;
   int free_refused;
 } reentry;
 
 static void second_chunk(nettask_task *task, const uint8_t *data, size_t len, void *ud) {
-  (void)task, (void)data, (void)len;
+  (void)task, (void)data;
   reentry *r = ud;
   r->second_chunk_listener_calls++;
+  r->chunk_bytes += len;
 }
 
 /* Removes itself after its first chunk and adds another chunk listener. */
 static void first_chunk_only(nettask_task *task, const uint8_t *data, size_t len, void *ud) {
-  (void)data, (void)len;
+  (void)data;
   reentry *r = ud;
+  r->chunk_bytes += len;
   pthread_mutex_lock(&r->t.mutex);
   r->t.chunks++;
   pthread_mutex_unlock(&r->t.mutex);
@@ -215,7 +218,10 @@ static void listeners_from_listeners(nettask_client *c) {
   CHECK(r.t.by_code[NETTASK_OK] == 1);
   CHECK(r.t.headers == 1);
   CHECK(r.t.chunks == 1);
-  CHECK(r.second_chunk_listener_calls == 4);
+  /* The server flushes 5 x 5 bytes 50 ms apart; a slow reader may get
+   * some together, but every byte reaches one listener or the other. */
+  CHECK(r.second_chunk_listener_calls >= 1);
+  CHECK(r.chunk_bytes == 25);
   CHECK(r.free_refused);
   tally_destroy(&r.t);
 }
