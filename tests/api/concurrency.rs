@@ -158,7 +158,11 @@ fn client_free_from_its_own_listener_is_invalid_state() {
     unsafe { nettask_on_complete(run.task, Some(free_own_client), client.0.cast()) };
     run.start();
     run.wait();
-    std::thread::sleep(Duration::from_millis(20));
+    // The listener runs after the recorder's: wait for its report.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while FREE_RESULT.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let results = FREE_RESULT.lock().unwrap().clone();
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].0, NETTASK_E_INVALID_STATE);

@@ -70,7 +70,7 @@ fn listeners_run_in_order_once_per_pair_and_off_removes_them() {
     }
     run.start();
     run.wait();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    drop(client); // returns once every listener has returned
     assert_eq!(log_of(1), ["b", "a"]);
 }
 
@@ -96,6 +96,7 @@ fn off_with_null_removes_every_listener_of_the_event() {
         run.rec.chunks().is_empty(),
         "the recorder's chunk listener was removed too"
     );
+    drop(client); // returns once every listener has returned
     assert_eq!(log_of(2), ["d"], "complete listeners stay");
 }
 
@@ -121,10 +122,15 @@ fn a_listener_can_remove_itself() {
     run.wait();
     let log = log_of(3);
     assert_eq!(log.iter().filter(|n| **n == "self-removing").count(), 1);
-    assert!(
-        log.iter().filter(|n| **n == "stays").count() >= 4,
-        "{log:?}"
-    );
+    // "stays" hears every chunk event, as the recorder does (a slow reader
+    // may get two flushes in one event, so the count is not fixed).
+    let stays = log.iter().filter(|n| **n == "stays").count();
+    let events = run.rec.events();
+    let chunk_events = events
+        .iter()
+        .filter(|e| matches!(e, Event::Chunk(_)))
+        .count();
+    assert_eq!(stays, chunk_events, "{log:?}");
 }
 
 #[test]
