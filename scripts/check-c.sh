@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C side: builds the C examples and the life-cycle test (tests/c), runs
+# The C side: builds the C examples and the C/C++ tests (tests/c), runs
 # each against the loopback server, then again under valgrind memcheck and
 # built with AddressSanitizer + UBSan. Any error report fails.
 set -euo pipefail
@@ -22,6 +22,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 runs() { # variant directory prefix
   local name=$1 dir=$2 pre=$3
   check "$name lifecycle" $pre "$dir/lifecycle" "$NETTASK_HTTP"
+  check "$name c++" $pre "$dir/cxx" "$NETTASK_HTTP"
   check "$name request" $pre "$dir/request" "$NETTASK_HTTP"
   check "$name stream (abort at a deadline)" $pre "$dir/stream" "$NETTASK_HTTP/events?delay_ms=100" 0.5
   local out
