@@ -398,6 +398,40 @@ fn h2c_with_prior_knowledge() {
 }
 
 #[test]
+fn concurrent_http2_requests_share_one_connection() {
+    let ca = std::ffi::CString::new(server().ca_file.to_str().unwrap()).unwrap();
+    let client = Client::with(|o| o.ca_file = ca.as_ptr());
+    // Started together on a fresh client: they wait for the first
+    // connection to say it multiplexes (PIPEWAIT) instead of each opening
+    // their own, over TLS (ALPN h2) and over h2c.
+    for (url, prior_knowledge) in [
+        (server().https_url("/stream?n=2&delay_ms=50"), false),
+        (server().url("/stream?n=2&delay_ms=50"), true),
+    ] {
+        let runs: Vec<Run> = (0..16)
+            .map(|_| {
+                let opts = Opts::new(&url).set(|o| o.http2_prior_knowledge = prior_knowledge);
+                let run = Run::request(&client, opts);
+                run.start();
+                run
+            })
+            .collect();
+        let outs: Vec<Outcome> = runs.iter().map(Run::wait).collect();
+        assert!(
+            outs.iter()
+                .all(|o| o.code == NETTASK_OK && o.protocol == "h2")
+        );
+        let ports: std::collections::HashSet<u16> =
+            outs.iter().map(|o| o.profile.local_port).collect();
+        assert_eq!(
+            ports.len(),
+            1,
+            "{url}: one connection, got local ports {ports:?}"
+        );
+    }
+}
+
+#[test]
 fn a_stalled_request_does_not_hold_back_others_to_the_same_host() {
     let client = Client::new();
     // No response head at all: libcurl cannot tell it is HTTP/1.1.
