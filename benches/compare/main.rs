@@ -379,22 +379,8 @@ fn small(rounds: usize, h1: &str, h2c: &str, count: usize) {
     for (name, url, prior_knowledge) in [("HTTP/1.1", h1, false), ("h2c", h2c, true)] {
         let (n, r) = interleave(
             rounds,
-            || {
-                if std::env::var_os("RAW_ONLY").is_some()
-                    || (std::env::var_os("H2ONLY").is_some() && !prior_knowledge)
-                {
-                    return Duration::from_secs(1);
-                }
-                client.small(url, count, prior_knowledge)
-            },
-            || {
-                if std::env::var_os("NT_ONLY").is_some()
-                    || (std::env::var_os("H2ONLY").is_some() && !prior_knowledge)
-                {
-                    return Duration::from_secs(1);
-                }
-                raw_side::small(url, count, 64, prior_knowledge)
-            },
+            || client.small(url, count, prior_knowledge),
+            || raw_side::small(url, count, 64, prior_knowledge),
         );
         let case = format!("{count} x 5 B GETs, 64 in flight, {name}");
         row(
