@@ -320,13 +320,8 @@ impl EventLoop {
         }
         let now = Instant::now();
         let expired: Vec<usize> = self
-            .running
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, r)| {
-                let deadline = r.as_ref()?.handle.get_ref().0.as_ref()?.idle_deadline()?;
-                (now >= deadline).then_some(slot)
-            })
+            .idle_deadlines()
+            .filter_map(|(slot, deadline)| (now >= deadline).then_some(slot))
             .collect();
         for slot in expired {
             self.finish(slot, Ending::Loop(Failure::timeout()));
@@ -342,16 +337,19 @@ impl EventLoop {
         }
         let now = Instant::now();
         let idle = self
-            .running
-            .iter()
-            .flatten()
-            .filter_map(|r| {
-                let deadline = r.handle.get_ref().0.as_ref()?.idle_deadline()?;
-                Some(deadline.saturating_duration_since(now))
-            })
+            .idle_deadlines()
+            .map(|(_, deadline)| deadline.saturating_duration_since(now))
             .min()
             .unwrap_or(MAX_POLL);
         curl.min(idle)
+    }
+
+    /// The running transfers that have an idle timeout: slot and deadline.
+    fn idle_deadlines(&self) -> impl Iterator<Item = (usize, Instant)> + '_ {
+        self.running.iter().enumerate().filter_map(|(slot, r)| {
+            let deadline = r.as_ref()?.handle.get_ref().0.as_ref()?.idle_deadline()?;
+            Some((slot, deadline))
+        })
     }
 
     /// Completes every running and waiting task with `failure`.
