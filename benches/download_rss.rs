@@ -65,7 +65,7 @@ fn main() {
     // SAFETY: valid pointers throughout; the sender outlives the task.
     unsafe {
         let mut opts = std::mem::zeroed();
-        nettask_request_options_init(&mut opts);
+        nettask_request_options_init_version(&mut opts, NETTASK_REQUEST_OPTIONS_VERSION);
         opts.url = url.as_ptr();
         opts.file_path = dest.as_ptr();
         opts.timeout_ms = 600_000;

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi, MultiWaker};
 
-use crate::client::{Command, Shared};
 use crate::error::{Code, Error, Failure};
+use crate::inbox::Command;
+use crate::options::ClientOptions;
 use crate::profile::Profile;
-use crate::task::{NO_SLOT, Task, TaskResult};
-use crate::transfer::{self, Job};
+use crate::result::TaskResult;
+use crate::task::{NO_SLOT, Task, TaskInbox};
+use crate::transfer::{self, Ending, Job};
 
 /// A poll never sleeps longer, so a lost wakeup costs latency, not a hang.
 const MAX_POLL: Duration = Duration::from_secs(1);
@@ -25,20 +27,14 @@ const MAX_POLL: Duration = Duration::from_secs(1);
 /// creating and destroying one per task.
 const SPARE_HANDLES: usize = 64;
 
-/// How a transfer ended: libcurl's word, or the loop's (abort, timeout,
-/// shutdown).
-enum Ending {
-    Curl(Result<(), curl::Error>),
-    Loop(Failure),
-}
-
 struct Running {
     handle: Easy2Handle<Job>,
     admitted_at: Instant,
 }
 
 pub(crate) struct EventLoop {
-    shared: Arc<Shared>,
+    options: Arc<ClientOptions>,
+    inbox: Arc<TaskInbox>,
     multi: Multi,
     /// Transfers in the multi handle, indexed by their token.
     running: Vec<Option<Running>>,
@@ -56,25 +52,30 @@ pub(crate) struct EventLoop {
 impl EventLoop {
     /// The thread's body. Reports the waker (or why there is none) through
     /// `ready`, then runs until shutdown.
-    pub(crate) fn run(shared: Arc<Shared>, ready: Sender<Result<MultiWaker, Error>>) {
-        let _ = shared.thread_id.set(std::thread::current().id());
+    pub(crate) fn run(
+        options: Arc<ClientOptions>,
+        inbox: Arc<TaskInbox>,
+        ready: Sender<Result<MultiWaker, Error>>,
+    ) {
         let mut multi = Multi::new();
-        let configured = multi.pipelining(false, true).and_then(|()| {
-            match shared.options.max_connections_per_host {
-                0 => Ok(()),
-                n => multi.set_max_host_connections(n as usize),
-            }
-        });
+        let configured =
+            multi
+                .pipelining(false, true)
+                .and_then(|()| match options.max_connections_per_host {
+                    0 => Ok(()),
+                    n => multi.set_max_host_connections(n as usize),
+                });
         if let Err(e) = configured {
             let _ = ready.send(Err(Error::new(
-                Code::Internal,
+                Code::NETTASK_E_INTERNAL,
                 format!("cannot set up libcurl: {e}"),
             )));
             return;
         }
         let _ = ready.send(Ok(multi.waker()));
         let mut event_loop = EventLoop {
-            shared,
+            options,
+            inbox,
             multi,
             running: Vec::new(),
             free_slots: Vec::new(),
@@ -87,9 +88,9 @@ impl EventLoop {
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
         if outcome.is_err() {
             // A Rust listener panicked: deliver what is owed, then stop.
-            event_loop.shared.take_commands(true);
+            event_loop.inbox.take(true);
             event_loop.fail_everything(&Failure::new(
-                Code::Internal,
+                Code::NETTASK_E_INTERNAL,
                 "internal error in the event loop",
             ));
         }
@@ -104,15 +105,14 @@ impl EventLoop {
             self.handle_commands();
             if self.shutting_down {
                 // Commands sent while we shut down still get their answer.
-                let late = self.shared.take_commands(true);
+                let late = self.inbox.take(true);
                 self.apply(late);
                 self.fail_everything(&Failure::shutdown());
                 return;
             }
             curl_due |= self.admit();
             if self.active > 0 && curl_due {
-                let _ = self.multi.perform();
-                self.collect_finished();
+                self.perform();
             }
             self.expire_idle();
             // Sleep only when nothing is ready: no command, no task that a
@@ -120,7 +120,7 @@ impl EventLoop {
             let room = self.has_room();
             let admissible = room && !self.waiting.is_empty();
             curl_due = true;
-            if !admissible && !self.shared.has_work(room) {
+            if !admissible && !self.inbox.must_not_sleep(room) {
                 let curl_timer = self.multi.get_timeout().ok().flatten();
                 let timeout = self.poll_timeout(curl_timer);
                 let events = self.multi.poll(&mut [], timeout).unwrap_or_else(|_| {
@@ -135,11 +135,11 @@ impl EventLoop {
     }
 
     fn handle_commands(&mut self) {
-        let commands = self.shared.take_commands(false);
+        let commands = self.inbox.take(false);
         self.apply(commands);
     }
 
-    fn apply(&mut self, commands: Vec<Command>) {
+    fn apply(&mut self, commands: Vec<Command<Arc<Task>>>) {
         for command in commands {
             match command {
                 Command::Start(task) => self.waiting.push_back(task),
@@ -162,7 +162,7 @@ impl EventLoop {
     }
 
     fn has_room(&self) -> bool {
-        let max = self.shared.options.max_concurrent_tasks as usize;
+        let max = self.options.max_concurrent_tasks as usize;
         max == 0 || self.active < max
     }
 
@@ -192,10 +192,8 @@ impl EventLoop {
     fn add(&mut self, task: &Arc<Task>) -> Result<(), Failure> {
         let options = task
             .take_options()
-            .ok_or_else(|| Failure::new(Code::Internal, "task options missing"))?;
-        let timeout = options
-            .timeout
-            .unwrap_or(self.shared.options.default_timeout);
+            .ok_or_else(|| Failure::new(Code::NETTASK_E_INTERNAL, "task options missing"))?;
+        let timeout = options.timeout.unwrap_or(self.options.default_timeout);
         let remaining = timeout
             .checked_sub(task.started_at().elapsed())
             .filter(|d| !d.is_zero())
@@ -212,7 +210,7 @@ impl EventLoop {
             &mut easy,
             Arc::clone(task),
             options,
-            &self.shared.options,
+            &self.options,
             remaining,
         ) {
             self.spare.push(easy);
@@ -222,8 +220,9 @@ impl EventLoop {
             self.running.push(None);
             self.running.len() - 1
         });
-        let internal =
-            |e: &dyn std::fmt::Display| Failure::new(Code::Internal, format!("libcurl: {e}"));
+        let internal = |e: &dyn std::fmt::Display| {
+            Failure::new(Code::NETTASK_E_INTERNAL, format!("libcurl: {e}"))
+        };
         let mut handle = match self.multi.add2(easy) {
             Ok(handle) => handle,
             Err(e) => {
@@ -244,6 +243,20 @@ impl EventLoop {
         self.active += 1;
         self.idle_watched += usize::from(idle_watched);
         Ok(())
+    }
+
+    /// Lets libcurl move every transfer that can, then completes those
+    /// that ended. A failing multi handle (out of memory) fails the
+    /// running transfers rather than leaving them to hang.
+    fn perform(&mut self) {
+        if let Err(e) = self.multi.perform() {
+            self.fail_running(&Failure::new(
+                Code::NETTASK_E_INTERNAL,
+                format!("libcurl multi handle: {e}"),
+            ));
+            return;
+        }
+        self.collect_finished();
     }
 
     fn collect_finished(&mut self) {
@@ -270,7 +283,7 @@ impl EventLoop {
             Err(_) => return, // cannot happen: the handle was in this multi
         };
         let detail = easy.take_error_buf();
-        let Some(mut transfer) = easy.get_mut().0.take() else {
+        let Some(transfer) = easy.get_mut().0.take() else {
             return; // cannot happen: a running handle has a job
         };
         let task = Arc::clone(transfer.task());
@@ -281,36 +294,7 @@ impl EventLoop {
         if self.spare.len() < SPARE_HANDLES {
             self.spare.push(easy);
         }
-        let outcome = match ending {
-            // An abort that came before the completion wins.
-            _ if task.is_aborted() => Err(Failure::aborted()),
-            Ending::Curl(Ok(())) => transfer.finish(),
-            Ending::Curl(Err(e)) => Err(transfer
-                .stop
-                .take()
-                .unwrap_or_else(|| Failure::from_curl(&e, detail))),
-            Ending::Loop(failure) => Err(failure),
-        };
-        let kind = task.kind();
-        let result = match outcome {
-            Ok(output) => {
-                let head = transfer.take_head();
-                TaskResult {
-                    status_code: head.as_ref().map_or(0, |h| h.status_code),
-                    headers: head.map(|h| h.headers).unwrap_or_default(),
-                    data_length: transfer.received(),
-                    data: output.data,
-                    file_path: output
-                        .file_path
-                        .map(|p| crate::task::message(p.display().to_string())),
-                    ..TaskResult::ok(kind, profile)
-                }
-            }
-            Err(failure) => TaskResult::failed(kind, &failure, profile),
-        };
-        // Close a failed download's temporary file before the listeners run.
-        drop(transfer);
-        task.complete(&result);
+        task.complete(&transfer.into_result(ending, detail, profile));
     }
 
     /// Fails transfers on which no byte arrived for their idle timeout.
@@ -352,11 +336,16 @@ impl EventLoop {
         })
     }
 
-    /// Completes every running and waiting task with `failure`.
-    fn fail_everything(&mut self, failure: &Failure) {
+    /// Completes every running task with `failure`.
+    fn fail_running(&mut self, failure: &Failure) {
         for slot in 0..self.running.len() {
             self.finish(slot, Ending::Loop(failure.clone()));
         }
+    }
+
+    /// Completes every running and waiting task with `failure`.
+    fn fail_everything(&mut self, failure: &Failure) {
+        self.fail_running(failure);
         while let Some(task) = self.waiting.pop_front() {
             complete_unrun(&task, failure);
         }

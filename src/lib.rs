@@ -3,17 +3,27 @@
 //! ABI. Tasks run as libcurl easy handles on one multi handle driven by one
 //! event thread per client. The C surface is in [`ffi`]; the rest is the
 //! safe Rust core it wraps.
+//!
+//! The core, from the leaves up: `util`, `error`, `inbox` (commands to the
+//! event thread), `options`, `response`, `profile`, `result`, `listeners`,
+//! `task`, `transfer` (one per kind, with its body sinks), `event_loop`,
+//! `client`. Rooms for what comes next: `transfer/upload.rs`, `framing/`
+//! (UTF-8, lines, SSE), `cookies.rs`, `policy.rs` and `dns.rs`,
+//! `delivery.rs` (queued delivery on the host's thread), `url.rs`.
 
 mod client;
 mod error;
 mod event_loop;
 pub mod ffi;
+mod inbox;
 mod listeners;
 mod options;
 mod profile;
 mod response;
+mod result;
 mod task;
 mod transfer;
+mod util;
 
 pub use client::Client;
 pub use error::{Code, Error, Failure};
@@ -21,4 +31,5 @@ pub use listeners::ListenerKey;
 pub use options::{ClientOptions, Header, Method, RequestOptions};
 pub use profile::Profile;
 pub use response::{HeaderFields, ResponseHead};
-pub use task::{Listeners, Progress, Task, TaskKind, TaskResult};
+pub use result::{Progress, TaskKind, TaskResult};
+pub use task::{Listeners, Task};

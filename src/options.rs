@@ -39,6 +39,24 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// Checks what libcurl would refuse at start: a User-Agent that is no
+    /// header value, a CA bundle that cannot be read.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate_header("User-Agent", &self.user_agent)?;
+        if let Some(ca) = &self.ca_file {
+            let unreadable = |why: String| {
+                Error::invalid_argument(format!("ca_file {} cannot be read: {why}", ca.display()))
+            };
+            let file = std::fs::File::open(ca).map_err(|e| unreadable(e.to_string()))?;
+            if file.metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(unreadable("it is a directory".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The HTTP methods `wx.request` allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

@@ -1,97 +1,19 @@
 //! A task: its state, its listeners, and the one completion it delivers.
 
-use std::borrow::Cow;
-use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use crate::client::Shared;
-use crate::error::{Code, Error, Failure};
-use crate::listeners::{ListenerKey, ListenerSet};
+use crate::error::Error;
+use crate::inbox::{Command, Inbox};
+use crate::listeners::ListenerSet;
 use crate::options::RequestOptions;
-use crate::profile::Profile;
-use crate::response::{HeaderFields, ResponseHead};
+use crate::response::ResponseHead;
+use crate::result::{Progress, TaskKind, TaskResult};
+use crate::util::lock;
 
-/// Requests keep the body in memory; downloads stream it to a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskKind {
-    Request,
-    Download,
-}
-
-impl TaskKind {
-    /// The wx API name used in `err_msg`.
-    pub fn api_name(self) -> &'static str {
-        match self {
-            TaskKind::Request => "request",
-            TaskKind::Download => "downloadFile",
-        }
-    }
-}
-
-/// Download progress, as the progress listeners see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// 0..=100; 0 while the total is unknown.
-    pub progress: u32,
-    pub total_bytes_written: u64,
-    /// -1 when unknown.
-    pub total_bytes_expected_to_write: i64,
-}
-
-/// How a task ended, as the complete listeners see it.
-#[derive(Debug, Clone)]
-pub struct TaskResult {
-    pub code: Code,
-    pub err_msg: Cow<'static, CStr>,
-    pub curl_code: i32,
-    /// 0 if no response arrived.
-    pub status_code: i32,
-    pub headers: HeaderFields,
-    /// Requests: the body, unless `enable_chunked`.
-    pub data: Vec<u8>,
-    /// Downloads: the file holding the body; `None` on failure.
-    pub file_path: Option<CString>,
-    pub data_length: u64,
-    pub profile: Profile,
-}
-
-impl TaskResult {
-    pub fn failed(kind: TaskKind, failure: &Failure, profile: Profile) -> TaskResult {
-        TaskResult {
-            code: failure.code,
-            err_msg: Cow::Owned(message(failure.err_msg(kind.api_name()))),
-            curl_code: failure.curl_code,
-            status_code: 0,
-            headers: HeaderFields::default(),
-            data: Vec::new(),
-            file_path: None,
-            data_length: 0,
-            profile,
-        }
-    }
-
-    pub fn ok(kind: TaskKind, profile: Profile) -> TaskResult {
-        TaskResult {
-            code: Code::Ok,
-            err_msg: Cow::Borrowed(match kind {
-                TaskKind::Request => c"request:ok",
-                TaskKind::Download => c"downloadFile:ok",
-            }),
-            ..TaskResult::failed(kind, &Failure::new(Code::Ok, ""), profile)
-        }
-    }
-}
-
-/// A C string from text that has no NUL, or with NULs dropped.
-pub fn message(text: String) -> CString {
-    CString::new(text).unwrap_or_else(|e| {
-        let mut bytes = e.into_vec();
-        bytes.retain(|&b| b != 0);
-        CString::new(bytes).unwrap_or_default()
-    })
-}
+/// The event loop's inbox, as tasks and the client see it.
+pub(crate) type TaskInbox = Inbox<Arc<Task>>;
 
 pub type HeadersListener = dyn Fn(&Task, &ResponseHead) + Send + Sync;
 pub type ChunkListener = dyn Fn(&Task, &[u8]) + Send + Sync;
@@ -126,7 +48,8 @@ pub(crate) const NO_SLOT: usize = usize::MAX;
 /// The shared state behind a task handle.
 pub struct Task {
     kind: TaskKind,
-    client: Arc<Shared>,
+    /// The client's inbox: whether it is closed, and where start and abort go.
+    inbox: Arc<TaskInbox>,
     /// Taken by the event loop when the transfer is set up.
     options: Mutex<Option<RequestOptions>>,
     state: AtomicU8,
@@ -138,10 +61,10 @@ pub struct Task {
 }
 
 impl Task {
-    pub(crate) fn new(kind: TaskKind, client: Arc<Shared>, options: RequestOptions) -> Task {
+    pub(crate) fn new(kind: TaskKind, inbox: Arc<TaskInbox>, options: RequestOptions) -> Task {
         Task {
             kind,
-            client,
+            inbox,
             options: Mutex::new(Some(options)),
             state: AtomicU8::new(CREATED),
             aborted: AtomicBool::new(false),
@@ -156,7 +79,7 @@ impl Task {
     }
 
     pub fn listeners(&self) -> Result<&Listeners, Error> {
-        if self.client.is_closed() {
+        if self.inbox.is_closed() {
             return Err(Error::shutdown());
         }
         Ok(&self.listeners)
@@ -173,7 +96,7 @@ impl Task {
     /// Queues the task on its client's event loop.
     pub fn start(self: &Arc<Self>) -> Result<(), Error> {
         // Every call on a task of a freed client says so, done or not.
-        if self.client.is_closed() {
+        if self.inbox.is_closed() {
             return Err(Error::shutdown());
         }
         if self
@@ -185,12 +108,9 @@ impl Task {
         }
         // Set once: a start that fails is only possible on a closed client.
         let _ = self.started_at.set(Instant::now());
-        if let Err(e) = self
-            .client
-            .send(crate::client::Command::Start(Arc::clone(self)))
-        {
+        if self.inbox.send(Command::Start(Arc::clone(self))).is_err() {
             self.state.store(CREATED, Ordering::SeqCst);
-            return Err(e);
+            return Err(Error::shutdown());
         }
         Ok(())
     }
@@ -202,13 +122,11 @@ impl Task {
         }
         match self.state.load(Ordering::SeqCst) {
             // `start` will complete it as aborted.
-            CREATED if self.client.is_closed() => Err(Error::shutdown()),
+            CREATED if self.inbox.is_closed() => Err(Error::shutdown()),
             CREATED => Ok(()),
             // A closed client completes every task as it shuts down.
             _ => {
-                let _ = self
-                    .client
-                    .send(crate::client::Command::Abort(Arc::clone(self)));
+                let _ = self.inbox.send(Command::Abort(Arc::clone(self)));
                 Ok(())
             }
         }
@@ -271,13 +189,4 @@ impl Task {
         self.listeners.clear();
         true
     }
-
-    /// Adds a listener keyed by `key`.
-    pub fn key_of<T: ?Sized>(callback: &Arc<T>) -> ListenerKey {
-        ListenerKey(Arc::as_ptr(callback) as *const u8 as usize, 0)
-    }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -100,7 +100,7 @@ impl Client {
         // SAFETY: valid pointers.
         unsafe {
             let mut opts = std::mem::zeroed();
-            nettask_client_options_init(&mut opts);
+            nettask_client_options_init_version(&mut opts, NETTASK_CLIENT_OPTIONS_VERSION);
             opts.max_concurrent_tasks = max_concurrent_tasks;
             opts.default_timeout_ms = 600_000;
             assert_eq!(
@@ -122,7 +122,7 @@ impl Client {
         // SAFETY: valid pointers; `tally` outlives the task (callers wait).
         unsafe {
             let mut opts = std::mem::zeroed();
-            nettask_request_options_init(&mut opts);
+            nettask_request_options_init_version(&mut opts, NETTASK_REQUEST_OPTIONS_VERSION);
             opts.url = url.as_ptr();
             set(&mut opts);
             let mut task = ptr::null_mut();

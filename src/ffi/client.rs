@@ -1,14 +1,76 @@
-//! Client functions of the C API.
+//! Client functions and types of the C API.
 
+use std::ffi::c_char;
+use std::mem::size_of;
 use std::ptr;
 
 use once_cell::sync::OnceCell;
 
-use super::types::*;
-use super::{guard, guard_void, input, null_error};
+use super::input::{millis, path, text};
+use super::versioned::{self, Versioned};
+use super::{guard, guard_void, null_error};
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, nettask_code};
 use crate::options::ClientOptions;
+
+/// The version of `nettask_client_options` this header describes.
+pub const NETTASK_CLIENT_OPTIONS_VERSION: u32 = 1;
+
+/// A client: one event thread and one libcurl multi handle running tasks.
+/// Opaque; create with `nettask_client_new`, free with `nettask_client_free`.
+pub struct nettask_client {
+    _private: [u8; 0],
+}
+
+/// How a client is configured. Fill it with `nettask_client_options_init`,
+/// then set the fields you need. `nettask_client_new` copies the strings.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nettask_client_options {
+    /// The struct version the caller was compiled with; set by
+    /// `nettask_client_options_init`.
+    pub version: u32,
+    /// 0 = unlimited; beyond it started tasks wait, first in first out.
+    pub max_concurrent_tasks: u32,
+    /// 0 = libcurl's default (unlimited).
+    pub max_connections_per_host: u32,
+    /// Whole-task timeout for tasks that set none; 0 = 60000.
+    pub default_timeout_ms: u32,
+    /// NULL = "nettask/<version>".
+    pub user_agent: *const c_char,
+    /// PEM bundle of trusted CAs; NULL = the system default.
+    pub ca_file: *const c_char,
+    /// Proxy URL, e.g. "http://127.0.0.1:3128"; NULL = none, or the
+    /// `http_proxy` / `https_proxy` environment variables.
+    pub proxy: *const c_char,
+    /// Directory for downloads without `file_path`; NULL = the OS temp dir.
+    pub temp_dir: *const c_char,
+}
+
+const _: () = assert!(std::mem::offset_of!(nettask_client_options, version) == 0);
+
+impl Versioned for nettask_client_options {
+    const NAME: &'static str = "nettask_client_options";
+    const SIZES: &'static [usize] = &CLIENT_OPTIONS_SIZES;
+    fn defaults() -> Self {
+        // Every field's default is its zero: 0 and NULL mean "the
+        // library's default" (`ClientOptions::default`).
+        nettask_client_options {
+            version: NETTASK_CLIENT_OPTIONS_VERSION,
+            max_concurrent_tasks: 0,
+            max_connections_per_host: 0,
+            default_timeout_ms: 0,
+            user_agent: ptr::null(),
+            ca_file: ptr::null(),
+            proxy: ptr::null(),
+            temp_dir: ptr::null(),
+        }
+    }
+}
+
+/// Where each version ends (see `Versioned::SIZES`); one entry per version.
+const CLIENT_OPTIONS_SIZES: [usize; NETTASK_CLIENT_OPTIONS_VERSION as usize] =
+    [size_of::<nettask_client_options>()];
 
 /// What a `nettask_client *` points to.
 pub(crate) struct ClientHandle {
@@ -29,42 +91,40 @@ pub(crate) unsafe fn client_ref<'a>(client: *mut nettask_client) -> Result<&'a C
         .ok_or_else(|| null_error("client"))
 }
 
-/// Fills `opts` with the defaults and the current version. Call it before
-/// setting fields, so a newer library sees defaults for fields it added.
-///
-/// # Safety
-/// `opts` is NULL or writable.
+/// Fills `*opts` with the defaults of struct version `version`, writing
+/// exactly the bytes that version has: pass the
+/// NETTASK_CLIENT_OPTIONS_VERSION your code was compiled with (the
+/// one-argument `nettask_client_options_init` below does). Versions 1 up to
+/// this library's are accepted; for another one only `opts->version` is
+/// written and NETTASK_E_INVALID_ARGUMENT is returned, naming both
+/// versions. `opts` must point to a struct of that version; NULL is
+/// NETTASK_E_INVALID_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_client_options_init_version(
+    opts: *mut nettask_client_options,
+    version: u32,
+) -> nettask_code {
+    // SAFETY: the caller's struct is of `version`'s size, per the contract.
+    guard(|| unsafe { versioned::init(opts, version) })
+}
+
+/// The version-1 symbol, for programs built against the first header,
+/// which called it with a version-1 struct; it keeps that meaning. The
+/// header now routes `nettask_client_options_init` to
+/// `nettask_client_options_init_version` instead.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_options_init(opts: *mut nettask_client_options) {
-    guard_void(|| {
-        let defaults = nettask_client_options {
-            version: NETTASK_CLIENT_OPTIONS_VERSION,
-            max_concurrent_tasks: 0,
-            max_connections_per_host: 0,
-            default_timeout_ms: 0,
-            user_agent: ptr::null(),
-            ca_file: ptr::null(),
-            proxy: ptr::null(),
-            temp_dir: ptr::null(),
-        };
-        // SAFETY: non-NULL `opts` points to writable memory for the struct
-        // (the caller's own variable).
-        unsafe { opts.as_mut() }
-            .map(|o| *o = defaults)
-            .ok_or_else(|| null_error("opts"))
-    })
+    // SAFETY: programs that call this symbol pass a version-1 struct.
+    guard_void(|| unsafe { versioned::init(opts, 1) })
 }
 
 /// Creates a client and starts its event thread. `opts` may be NULL for
 /// the defaults; its strings are copied. On success `*out` is the client,
-/// to be freed with `nettask_client_free`.
+/// to be freed with `nettask_client_free`; on failure `*out` is NULL.
 ///
-/// Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, a wrong
-/// `version`, or a `ca_file` that cannot be read.
-///
-/// # Safety
-/// `opts` is NULL or a readable `nettask_client_options` with NULL or
-/// NUL-terminated strings; `out` is NULL or writable.
+/// Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, an unknown
+/// `opts->version`, a `user_agent` with CR, LF or NUL, or a `ca_file` that
+/// cannot be read; with NETTASK_E_INTERNAL if the thread cannot start.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_new(
     opts: *const nettask_client_options,
@@ -76,12 +136,16 @@ pub unsafe extern "C" fn nettask_client_new(
         }
         // SAFETY: `out` is non-NULL and writable by contract.
         unsafe { out.write(ptr::null_mut()) };
-        // SAFETY: forwarded contract on `opts`.
-        let options = unsafe { input::client_options(opts) }?;
+        let options = if opts.is_null() {
+            ClientOptions::default()
+        } else {
+            // SAFETY: a readable struct of its version, by contract.
+            unsafe { client_options(opts) }?
+        };
         let handle = Box::new(ClientHandle {
             client: Client::new(options)?,
         });
-        // SAFETY: as above.
+        // SAFETY: `out` is non-NULL and writable by contract.
         unsafe { out.write(Box::into_raw(handle).cast()) };
         Ok(())
     })
@@ -107,12 +171,11 @@ pub extern "C" fn nettask_client_default() -> *mut nettask_client {
 /// NETTASK_E_SHUTDOWN), waits until those completions have been delivered
 /// and the event thread has exited, then frees the client. Task handles
 /// stay valid until released; calls on them return NETTASK_E_SHUTDOWN.
+/// Do not use `client` after this returns NETTASK_OK.
 ///
 /// Returns NETTASK_E_INVALID_STATE, freeing nothing, when called from a
-/// listener of this client. Freeing the default client does nothing.
-///
-/// # Safety
-/// `client` is NULL or a live client handle, not used after this returns OK.
+/// listener of this client. Freeing the default client does nothing. NULL
+/// is NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> nettask_code {
     guard(|| {
@@ -120,11 +183,40 @@ pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> net
         if DEFAULT_CLIENT.get().is_some_and(|d| ptr::eq(d, handle)) {
             return Ok(());
         }
-        // SAFETY: forwarded contract on `client`.
+        // SAFETY: NULL or a live handle, by contract.
         unsafe { client_ref(client) }?.shutdown()?;
         // SAFETY: a live handle from `Box::into_raw` in nettask_client_new,
         // whose event thread has exited; the caller gives it up.
         drop(unsafe { Box::from_raw(handle) });
         Ok(())
     })
+}
+
+/// # Safety
+/// `opts` points to a readable `nettask_client_options` of its version
+/// whose string fields are NULL or NUL-terminated.
+pub(crate) unsafe fn client_options(
+    opts: *const nettask_client_options,
+) -> Result<ClientOptions, Error> {
+    // SAFETY: readable and of its version, by contract.
+    let filled = unsafe { versioned::read(opts) }?;
+    let o = filled.as_ptr();
+    let mut options = ClientOptions::default();
+    // SAFETY: `o` points to a filled struct (the caller's fields, defaults
+    // after them); it has no bool field, and its strings are NULL or
+    // NUL-terminated, by contract.
+    unsafe {
+        options.max_concurrent_tasks = (*o).max_concurrent_tasks;
+        options.max_connections_per_host = (*o).max_connections_per_host;
+        if let Some(t) = millis((*o).default_timeout_ms) {
+            options.default_timeout = t;
+        }
+        if let Some(ua) = text((*o).user_agent, "user_agent")? {
+            options.user_agent = ua;
+        }
+        options.ca_file = path((*o).ca_file);
+        options.proxy = text((*o).proxy, "proxy")?;
+        options.temp_dir = path((*o).temp_dir);
+    }
+    Ok(options)
 }

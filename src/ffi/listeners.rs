@@ -1,16 +1,77 @@
 //! Listener registration of the C API. A C listener is the pair
 //! (callback, user_data); the core keys it by both addresses.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::task::{handle_of, task_arc};
-use super::types::*;
-use super::{guard, null_error, views};
+use super::result::{header_views, nettask_result, ptr_or_null, with_result};
+use super::task::{handle_of, nettask_header, nettask_task, task_arc};
+use super::{guard, null_error};
+use crate::error::nettask_code;
 use crate::listeners::{ListenerKey, ListenerSet};
+use crate::response::ResponseHead;
+use crate::result::{Progress, TaskResult, nettask_progress};
 use crate::task::{
     ChunkListener, CompleteListener, HeadersListener, Listeners, ProgressListener, Task,
 };
+
+/// The final response's status line and headers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nettask_response_head {
+    pub status_code: i32,
+    /// "1.0", "1.1", "2" or "3".
+    pub http_version: *const c_char,
+    /// In wire order, repeated names kept (Set-Cookie).
+    pub headers: *const nettask_header,
+    pub header_count: usize,
+}
+
+/// Called once with the final response's head, before any chunk or progress.
+pub type nettask_headers_cb = Option<
+    unsafe extern "C" fn(
+        task: *mut nettask_task,
+        head: *const nettask_response_head,
+        user_data: *mut c_void,
+    ),
+>;
+/// Called with each piece of the response body, in order, as it arrives.
+pub type nettask_chunk_cb = Option<
+    unsafe extern "C" fn(
+        task: *mut nettask_task,
+        data: *const u8,
+        len: usize,
+        user_data: *mut c_void,
+    ),
+>;
+/// Called with download progress, coalesced to one event per 1% (or per
+/// 100 ms while the total is unknown).
+pub type nettask_progress_cb = Option<
+    unsafe extern "C" fn(
+        task: *mut nettask_task,
+        progress: *const nettask_progress,
+        user_data: *mut c_void,
+    ),
+>;
+/// Called exactly once for every started task, last of all its events.
+pub type nettask_complete_cb = Option<
+    unsafe extern "C" fn(
+        task: *mut nettask_task,
+        result: *const nettask_result,
+        user_data: *mut c_void,
+    ),
+>;
+
+/// Calls `f` with a view of `head` that borrows from it.
+fn with_head<R>(head: &ResponseHead, f: impl FnOnce(&nettask_response_head) -> R) -> R {
+    let headers = header_views(&head.headers);
+    f(&nettask_response_head {
+        status_code: head.status_code,
+        http_version: head.http_version.as_ptr(),
+        headers: ptr_or_null(&headers),
+        header_count: headers.len(),
+    })
+}
 
 /// The caller's `user_data`, handed back to its callback untouched.
 #[derive(Clone, Copy)]
@@ -26,7 +87,8 @@ impl UserData {
 // SAFETY: nettask never dereferences user_data; it only passes it back to
 // the caller's callback, on the event thread, as the API documents.
 unsafe impl Send for UserData {}
-// SAFETY: as above.
+// SAFETY: sharing a UserData shares only the address, which nettask
+// never dereferences.
 unsafe impl Sync for UserData {}
 
 type Select<F> = fn(&Listeners) -> &ListenerSet<F>;
@@ -39,7 +101,7 @@ unsafe fn add<F: ?Sized>(
     listener: Option<(ListenerKey, Arc<F>)>,
 ) -> nettask_code {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `task` is NULL or a handle the caller holds, by contract.
         let task = unsafe { task_arc(task) }?;
         let (key, callback) = listener.ok_or_else(|| null_error("callback"))?;
         select(task.listeners()?).add(key, callback);
@@ -60,7 +122,7 @@ unsafe fn remove<F: ?Sized>(
     user_data: *mut c_void,
 ) -> nettask_code {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `task` is NULL or a handle the caller holds, by contract.
         let task = unsafe { task_arc(task) }?;
         let set = select(task.listeners()?);
         match callback {
@@ -74,10 +136,6 @@ unsafe fn remove<F: ?Sized>(
 /// Adds a headers listener: called once with the final response's head
 /// (after redirects), before any chunk or progress. Adding the same
 /// (callback, user_data) pair twice does nothing.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds; `callback` is callable
-/// with `user_data` on the event thread until removed or completed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_on_headers_received(
     task: *mut nettask_task,
@@ -86,29 +144,25 @@ pub unsafe extern "C" fn nettask_on_headers_received(
 ) -> nettask_code {
     let ud = UserData(user_data);
     let listener = callback.map(|f| {
-        let call: Arc<HeadersListener> =
-            Arc::new(move |task: &Task, head: &crate::ResponseHead| {
-                // SAFETY: the caller promised `f` is callable with `ud`.
-                views::with_head(head, |view| unsafe { f(handle_of(task), view, ud.get()) })
-            });
+        let call: Arc<HeadersListener> = Arc::new(move |task: &Task, head: &ResponseHead| {
+            // SAFETY: the caller promised `f` is callable with `ud`.
+            with_head(head, |view| unsafe { f(handle_of(task), view, ud.get()) })
+        });
         (key(f as usize, user_data), call)
     });
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { add(task, |l| &l.headers, listener) }
 }
 
 /// Removes the (callback, user_data) headers listener; a NULL callback
 /// removes every headers listener.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_off_headers_received(
     task: *mut nettask_task,
     callback: nettask_headers_cb,
     user_data: *mut c_void,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe {
         remove(
             task,
@@ -122,9 +176,6 @@ pub unsafe extern "C" fn nettask_off_headers_received(
 /// Adds a chunk listener: called with each piece of a request's body in
 /// order, as it arrives; the pieces concatenate to the body. Not called
 /// for downloads.
-///
-/// # Safety
-/// As `nettask_on_headers_received`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_on_chunk_received(
     task: *mut nettask_task,
@@ -139,30 +190,24 @@ pub unsafe extern "C" fn nettask_on_chunk_received(
         });
         (key(f as usize, user_data), call)
     });
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { add(task, |l| &l.chunk, listener) }
 }
 
 /// Removes a chunk listener; a NULL callback removes them all.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_off_chunk_received(
     task: *mut nettask_task,
     callback: nettask_chunk_cb,
     user_data: *mut c_void,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { remove(task, |l| &l.chunk, callback.map(|f| f as usize), user_data) }
 }
 
 /// Adds a progress listener (downloads only). `total_bytes_written` never
 /// decreases; the last event before a successful completion reports every
 /// byte.
-///
-/// # Safety
-/// As `nettask_on_headers_received`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_on_progress_update(
     task: *mut nettask_task,
@@ -171,29 +216,24 @@ pub unsafe extern "C" fn nettask_on_progress_update(
 ) -> nettask_code {
     let ud = UserData(user_data);
     let listener = callback.map(|f| {
-        let call: Arc<ProgressListener> =
-            Arc::new(move |task: &Task, progress: &crate::Progress| {
-                let view = views::progress(progress);
-                // SAFETY: the caller promised `f` is callable with `ud`.
-                unsafe { f(handle_of(task), &view, ud.get()) }
-            });
+        let call: Arc<ProgressListener> = Arc::new(move |task: &Task, progress: &Progress| {
+            // SAFETY: the caller promised `f` is callable with `ud`.
+            unsafe { f(handle_of(task), progress, ud.get()) }
+        });
         (key(f as usize, user_data), call)
     });
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { add(task, |l| &l.progress, listener) }
 }
 
 /// Removes a progress listener; a NULL callback removes them all.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_off_progress_update(
     task: *mut nettask_task,
     callback: nettask_progress_cb,
     user_data: *mut c_void,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe {
         remove(
             task,
@@ -207,9 +247,6 @@ pub unsafe extern "C" fn nettask_off_progress_update(
 /// Adds a complete listener: called exactly once for every started task,
 /// last of all its events, on success (any HTTP status), failure, abort or
 /// client free.
-///
-/// # Safety
-/// As `nettask_on_headers_received`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_on_complete(
     task: *mut nettask_task,
@@ -218,28 +255,24 @@ pub unsafe extern "C" fn nettask_on_complete(
 ) -> nettask_code {
     let ud = UserData(user_data);
     let listener = callback.map(|f| {
-        let call: Arc<CompleteListener> =
-            Arc::new(move |task: &Task, result: &crate::TaskResult| {
-                // SAFETY: the caller promised `f` is callable with `ud`.
-                views::with_result(result, |view| unsafe { f(handle_of(task), view, ud.get()) })
-            });
+        let call: Arc<CompleteListener> = Arc::new(move |task: &Task, result: &TaskResult| {
+            // SAFETY: the caller promised `f` is callable with `ud`.
+            with_result(result, |view| unsafe { f(handle_of(task), view, ud.get()) })
+        });
         (key(f as usize, user_data), call)
     });
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { add(task, |l| &l.complete, listener) }
 }
 
 /// Removes a complete listener; a NULL callback removes them all.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_off_complete(
     task: *mut nettask_task,
     callback: nettask_complete_cb,
     user_data: *mut c_void,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe {
         remove(
             task,

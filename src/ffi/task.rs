@@ -1,13 +1,108 @@
-//! Task functions of the C API: create, start, abort, release.
+//! Task functions and types of the C API: options, create, start, abort,
+//! release.
 
+use std::ffi::c_char;
+use std::mem::size_of;
 use std::ptr;
 use std::sync::Arc;
 
-use super::client::client_ref;
-use super::types::*;
-use super::{guard, guard_void, input, null_error};
-use crate::error::Error;
+use super::client::{client_ref, nettask_client};
+use super::input::{flag, millis, path, text};
+use super::versioned::{self, Versioned};
+use super::{guard, guard_void, null_error};
+use crate::error::{Error, nettask_code};
+use crate::options::{Header, Method, RequestOptions};
 use crate::task::Task;
+
+/// The version of `nettask_request_options` this header describes.
+pub const NETTASK_REQUEST_OPTIONS_VERSION: u32 = 1;
+
+/// A request or download task. Opaque and reference counted: the caller
+/// owns one reference from `nettask_request_create` /
+/// `nettask_download_create` and drops it with `nettask_release`.
+pub struct nettask_task {
+    _private: [u8; 0],
+}
+
+/// One HTTP header: NUL-terminated name and value.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nettask_header {
+    pub name: *const c_char,
+    pub value: *const c_char,
+}
+
+/// How one task runs. Fill it with `nettask_request_options_init`, then
+/// set the fields you need. `*_create` copies everything it points to.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nettask_request_options {
+    /// The struct version the caller was compiled with; set by
+    /// `nettask_request_options_init`.
+    pub version: u32,
+    /// http:// or https:// only.
+    pub url: *const c_char,
+    /// NULL = "GET"; one of OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT PATCH.
+    pub method: *const c_char,
+    /// `header_count` request headers; NULL when `header_count` is 0.
+    pub headers: *const nettask_header,
+    pub header_count: usize,
+    /// Request body, copied at create; NULL when `body_len` is 0.
+    pub body: *const u8,
+    pub body_len: usize,
+    /// Whole task, from `nettask_start`; 0 = the client's default.
+    pub timeout_ms: u32,
+    /// init: true ("redirect: follow"); false = "manual": a 3xx is the final response.
+    pub follow_redirects: bool,
+    /// init: 15.
+    pub max_redirects: u32,
+    /// Fail with NETTASK_E_TIMEOUT when no byte arrives for this long; 0 = off.
+    pub idle_timeout_ms: u32,
+    /// init: true (HTTP/2 offered through ALPN on https).
+    pub enable_http2: bool,
+    /// true: do not keep the body for the result; read it from chunk listeners.
+    pub enable_chunked: bool,
+    /// Fail with NETTASK_E_TOO_LARGE past this many body bytes; 0 = unlimited.
+    pub max_response_bytes: u64,
+    /// Downloads: the destination; NULL = a new file in the client's temp_dir.
+    pub file_path: *const c_char,
+    /// init: false. true: speak HTTP/2 from the first byte on http:// (h2c
+    /// with prior knowledge), for servers known to support it.
+    pub http2_prior_knowledge: bool,
+}
+
+const _: () = assert!(std::mem::offset_of!(nettask_request_options, version) == 0);
+
+impl Versioned for nettask_request_options {
+    const NAME: &'static str = "nettask_request_options";
+    const SIZES: &'static [usize] = &REQUEST_OPTIONS_SIZES;
+    fn defaults() -> Self {
+        let d = RequestOptions::new(String::new());
+        nettask_request_options {
+            version: NETTASK_REQUEST_OPTIONS_VERSION,
+            url: ptr::null(),
+            method: ptr::null(),
+            headers: ptr::null(),
+            header_count: 0,
+            body: ptr::null(),
+            body_len: 0,
+            // 0 = the client's default.
+            timeout_ms: 0,
+            follow_redirects: d.follow_redirects,
+            max_redirects: d.max_redirects,
+            idle_timeout_ms: 0,
+            enable_http2: d.enable_http2,
+            enable_chunked: d.enable_chunked,
+            max_response_bytes: 0,
+            file_path: ptr::null(),
+            http2_prior_knowledge: d.http2_prior_knowledge,
+        }
+    }
+}
+
+/// Where each version ends (see `Versioned::SIZES`); one entry per version.
+const REQUEST_OPTIONS_SIZES: [usize; NETTASK_REQUEST_OPTIONS_VERSION as usize] =
+    [size_of::<nettask_request_options>()];
 
 /// Takes a new reference to the task behind a handle.
 ///
@@ -31,47 +126,45 @@ pub(crate) fn handle_of(task: &Task) -> *mut nettask_task {
     ptr::from_ref(task).cast_mut().cast()
 }
 
-/// Fills `opts` with the defaults and the current version: GET, follow
-/// up to 15 redirects, HTTP/2 offered, the client's timeout. Call it before
-/// setting fields.
-///
-/// # Safety
-/// `opts` is NULL or writable.
+/// Fills `*opts` with the defaults of struct version `version` (GET,
+/// follow up to 15 redirects, HTTP/2 offered, the client's timeout),
+/// writing exactly the bytes that version has: pass the
+/// NETTASK_REQUEST_OPTIONS_VERSION your code was compiled with (the
+/// one-argument `nettask_request_options_init` below does). Versions 1 up
+/// to this library's are accepted; for another one only `opts->version`
+/// is written and NETTASK_E_INVALID_ARGUMENT is returned, naming both
+/// versions. `opts` must point to a struct of that version; NULL is
+/// NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nettask_request_options_init(opts: *mut nettask_request_options) {
-    guard_void(|| {
-        let defaults = nettask_request_options {
-            version: NETTASK_REQUEST_OPTIONS_VERSION,
-            url: ptr::null(),
-            method: ptr::null(),
-            headers: ptr::null(),
-            header_count: 0,
-            body: ptr::null(),
-            body_len: 0,
-            timeout_ms: 0,
-            follow_redirects: true,
-            max_redirects: crate::options::DEFAULT_MAX_REDIRECTS,
-            idle_timeout_ms: 0,
-            enable_http2: true,
-            enable_chunked: false,
-            max_response_bytes: 0,
-            file_path: ptr::null(),
-            http2_prior_knowledge: false,
-        };
-        // SAFETY: non-NULL `opts` is writable by contract.
-        unsafe { opts.as_mut() }
-            .map(|o| *o = defaults)
-            .ok_or_else(|| null_error("opts"))
-    })
+pub unsafe extern "C" fn nettask_request_options_init_version(
+    opts: *mut nettask_request_options,
+    version: u32,
+) -> nettask_code {
+    // SAFETY: the caller's struct is of `version`'s size, per the contract.
+    guard(|| unsafe { versioned::init(opts, version) })
 }
 
+/// The version-1 symbol, for programs built against the first header,
+/// which called it with a version-1 struct; it keeps that meaning. The
+/// header now routes `nettask_request_options_init` to
+/// `nettask_request_options_init_version` instead.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_request_options_init(opts: *mut nettask_request_options) {
+    // SAFETY: programs that call this symbol pass a version-1 struct.
+    guard_void(|| unsafe { versioned::init(opts, 1) })
+}
+
+/// Creates a task of one kind; the contract of `nettask_request_create`.
+///
 /// # Safety
-/// As `nettask_request_create`.
+/// `client` is NULL or live; `opts` is NULL or a readable struct of its
+/// version whose pointers are valid for what their fields say; `out` is
+/// NULL or writable.
 unsafe fn create(
     client: *mut nettask_client,
     opts: *const nettask_request_options,
     out: *mut *mut nettask_task,
-    make: fn(&crate::Client, crate::RequestOptions) -> Result<Arc<Task>, Error>,
+    make: fn(&crate::Client, RequestOptions) -> Result<Arc<Task>, Error>,
 ) -> nettask_code {
     guard(|| {
         if out.is_null() {
@@ -79,49 +172,49 @@ unsafe fn create(
         }
         // SAFETY: `out` is non-NULL and writable by contract.
         unsafe { out.write(ptr::null_mut()) };
-        // SAFETY: forwarded contracts on `client` and `opts`.
+        // SAFETY: `client` is NULL or live, by contract.
         let client = unsafe { client_ref(client) }?;
-        // SAFETY: as above.
-        let options = unsafe { input::request_options(opts) }?;
+        // SAFETY: `opts` is NULL or a readable struct of its version whose
+        // pointers are valid, by contract.
+        let options = unsafe { request_options(opts) }?;
         let task = make(client, options)?;
-        // SAFETY: as above.
+        // SAFETY: `out` is non-NULL and writable by contract.
         unsafe { out.write(Arc::into_raw(task).cast_mut().cast()) };
         Ok(())
     })
 }
 
-/// Creates a request task. Checks the URL (http/https, host, port), the
-/// method, header names and values (no CR, LF or NUL) and the options
-/// version, and copies every input: free them when this returns. Nothing
-/// is sent before `nettask_start`. Release `*out` with `nettask_release`.
+/// Creates a request task. Checks everything it can without the network
+/// (the URL: http/https, host, port; the method; header names and values:
+/// no CR, LF or NUL; the struct version) and copies every input: free them
+/// when this returns. Nothing is sent before `nettask_start`. On success
+/// `*out` is the task, to be released with `nettask_release`; on failure
+/// it is NULL.
 ///
-/// # Safety
-/// `client` is NULL or a live client; `opts` is NULL or a readable options
-/// struct whose pointers are valid for what their fields say; `out` is
-/// NULL or writable.
+/// `client` is a live client, `opts` a filled options struct whose
+/// pointers are valid for what their fields say (strings NUL-terminated,
+/// `headers` for `header_count` entries, `body` for `body_len` bytes).
+/// NULL for any of the three is NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_request_create(
     client: *mut nettask_client,
     opts: *const nettask_request_options,
     out: *mut *mut nettask_task,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: the caller's contract is `create`'s.
     unsafe { create(client, opts, out, crate::Client::request) }
 }
 
 /// Creates a download task: the body streams to a temporary file beside
 /// `file_path` (or in the client's temp_dir) that is renamed into place
 /// only on success. Checks and copies like `nettask_request_create`.
-///
-/// # Safety
-/// As `nettask_request_create`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_download_create(
     client: *mut nettask_client,
     opts: *const nettask_request_options,
     out: *mut *mut nettask_task,
 ) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: the caller's contract is `create`'s.
     unsafe { create(client, opts, out, crate::Client::download) }
 }
 
@@ -129,33 +222,28 @@ pub unsafe extern "C" fn nettask_download_create(
 /// NETTASK_E_SHUTDOWN if its client was freed (whether the task ran or
 /// not), else NETTASK_E_INVALID_STATE if it was started before. A task
 /// aborted before start completes as aborted without any network traffic.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
+/// `task` is a handle the caller holds; NULL is NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_start(task: *mut nettask_task) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     guard(|| unsafe { task_arc(task) }?.start())
 }
 
 /// Cancels the task from any thread, without blocking; idempotent. If the
 /// task has not completed it completes with NETTASK_E_ABORTED, and once
 /// this returns no headers, chunk or progress listener of it is started.
-/// After completion it does nothing and returns NETTASK_OK.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds.
+/// After completion it does nothing and returns NETTASK_OK. `task` is a
+/// handle the caller holds (or a listener's `task`); NULL is
+/// NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_abort(task: *mut nettask_task) -> nettask_code {
-    // SAFETY: forwarded contract.
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     guard(|| unsafe { task_arc(task) }?.abort())
 }
 
-/// Drops the caller's reference. It does not abort: a started task runs
-/// to completion and its listeners still fire. NULL is ignored.
-///
-/// # Safety
-/// `task` is NULL or a handle the caller holds, not used after this.
+/// Drops the caller's reference; do not use `task` afterwards. It does not
+/// abort: a started task runs to completion and its listeners still fire.
+/// NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_release(task: *mut nettask_task) {
     guard_void(|| {
@@ -165,4 +253,93 @@ pub unsafe extern "C" fn nettask_release(task: *mut nettask_task) {
         }
         Ok(())
     })
+}
+
+/// More request headers than any real request has; a larger count is
+/// taken for an uninitialised field rather than read.
+const MAX_HEADERS: usize = 10_000;
+
+/// # Safety
+/// `opts` is NULL or points to a readable `nettask_request_options` of its
+/// version whose pointers are NULL or valid for what their fields say
+/// (strings NUL-terminated, `headers` for `header_count` entries, `body`
+/// for `body_len` bytes).
+unsafe fn request_options(opts: *const nettask_request_options) -> Result<RequestOptions, Error> {
+    // SAFETY: NULL or readable and of its version, by contract.
+    let filled = unsafe { versioned::read(opts) }?;
+    let o = filled.as_ptr();
+    // Fields are read one by one through the pointer: the bools may hold
+    // any byte the caller wrote, and `flag` reads them by their byte.
+    // SAFETY: `o` points to a filled struct (the caller's fields, defaults
+    // after them) whose pointers are NULL or valid, by contract.
+    unsafe {
+        let url = text((*o).url, "url")?.ok_or_else(|| null_error("url"))?;
+        let mut r = RequestOptions::new(url);
+        if let Some(method) = text((*o).method, "method")? {
+            r.method = Method::parse(&method)?;
+        }
+        r.file_path = path((*o).file_path);
+        r.headers = headers((*o).headers, (*o).header_count)?;
+        r.body = body((*o).body, (*o).body_len)?;
+        r.timeout = millis((*o).timeout_ms);
+        r.idle_timeout = millis((*o).idle_timeout_ms);
+        r.max_redirects = (*o).max_redirects;
+        let max = (*o).max_response_bytes;
+        r.max_response_bytes = (max != 0).then_some(max);
+        r.follow_redirects = flag(&raw const (*o).follow_redirects);
+        r.enable_http2 = flag(&raw const (*o).enable_http2);
+        r.enable_chunked = flag(&raw const (*o).enable_chunked);
+        r.http2_prior_knowledge = flag(&raw const (*o).http2_prior_knowledge);
+        Ok(r)
+    }
+}
+
+/// # Safety
+/// `data` is valid for `len` bytes when `len` is not 0.
+unsafe fn body(data: *const u8, len: usize) -> Result<Vec<u8>, Error> {
+    match (data.is_null(), len) {
+        (_, 0) => Ok(Vec::new()),
+        (true, _) => Err(Error::invalid_argument(
+            "body is NULL but body_len is not 0",
+        )),
+        (false, len) if len > isize::MAX as usize => Err(Error::invalid_argument(
+            "body_len is larger than any buffer can be",
+        )),
+        // SAFETY: valid for `len` bytes by contract.
+        (false, len) => Ok(unsafe { std::slice::from_raw_parts(data, len) }.to_vec()),
+    }
+}
+
+/// # Safety
+/// `list` is valid for `count` entries whose strings are NUL-terminated.
+unsafe fn headers(list: *const nettask_header, count: usize) -> Result<Vec<Header>, Error> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if list.is_null() {
+        return Err(Error::invalid_argument(
+            "headers is NULL but header_count is not 0",
+        ));
+    }
+    if count > MAX_HEADERS {
+        return Err(Error::invalid_argument(format!(
+            "header_count is {count}; at most {MAX_HEADERS} request headers are accepted"
+        )));
+    }
+    // SAFETY: valid for `count` entries by contract.
+    let entries = unsafe { std::slice::from_raw_parts(list, count) };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let what = format!("headers[{i}]");
+            // SAFETY: the strings are NULL or NUL-terminated by contract.
+            let name = unsafe { text(h.name, &format!("{what}.name")) }?
+                .ok_or_else(|| null_error(&format!("{what}.name")))?;
+            // SAFETY: the strings are NULL or NUL-terminated by contract.
+            let value = unsafe { text(h.value, &format!("{what}.value")) }?
+                .ok_or_else(|| null_error(&format!("{what}.value")))?;
+            Ok(Header { name, value })
+        })
+        .collect()
 }

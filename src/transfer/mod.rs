@@ -1,33 +1,40 @@
-//! One task's libcurl transfer: the easy handle's set-up and the handler
-//! that turns libcurl callbacks into task events.
+//! One task's libcurl transfer: the easy handle's set-up, the handler that
+//! turns libcurl callbacks into task events, and the result it builds when
+//! it ends. The body goes to a sink: memory for requests, a file for
+//! downloads.
 
-mod body;
-mod download;
+mod file_body;
+mod memory_body;
 
 use std::io::SeekFrom;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, WriteError};
 
-pub(crate) use body::MemoryBody;
-pub(crate) use download::FileBody;
+use file_body::FileBody;
+use memory_body::MemoryBody;
 
 use crate::error::{Code, Failure};
 use crate::options::{ClientOptions, Method, RequestOptions};
+use crate::profile::Profile;
 use crate::response::{HeadParser, ResponseHead};
-use crate::task::{Task, TaskKind};
+use crate::result::{TaskKind, TaskResult};
+use crate::task::Task;
+use crate::util::message;
 
 /// Where the response body goes.
-pub(crate) enum Sink {
+enum Sink {
     Memory(MemoryBody),
     File(FileBody),
 }
 
-/// What a successful transfer leaves for the result.
-pub(crate) struct Output {
-    pub data: Vec<u8>,
-    pub file_path: Option<std::path::PathBuf>,
+/// How a transfer ended: libcurl's word, or the loop's (abort, timeout,
+/// shutdown).
+pub(crate) enum Ending {
+    Curl(Result<(), curl::Error>),
+    Loop(Failure),
 }
 
 /// The `curl::easy::Handler` of every task.
@@ -48,21 +55,12 @@ pub(crate) struct Transfer {
     /// kept only with an idle timeout, to spare a clock read per callback.
     last_activity: Instant,
     /// Why the handler stopped the transfer itself, if it did.
-    pub stop: Option<Failure>,
+    stop: Option<Failure>,
 }
 
 impl Transfer {
     pub fn task(&self) -> &Arc<Task> {
         &self.task
-    }
-
-    /// The final response head, for the result.
-    pub fn take_head(&mut self) -> Option<ResponseHead> {
-        self.head.take()
-    }
-
-    pub fn received(&self) -> u64 {
-        self.received
     }
 
     /// When the idle timeout expires if no more bytes arrive.
@@ -76,20 +74,48 @@ impl Transfer {
         }
     }
 
-    /// Finishes a transfer that libcurl reported as done without error.
-    pub fn finish(&mut self) -> Result<Output, Failure> {
-        match &mut self.sink {
-            Sink::Memory(body) => Ok(Output {
-                data: body.take(),
-                file_path: None,
-            }),
-            Sink::File(file) => {
-                let path = file.persist(&self.task, self.received)?;
-                Ok(Output {
-                    data: Vec::new(),
-                    file_path: Some(path),
-                })
+    /// The task's result, once its handle has left the multi handle.
+    /// `detail` is libcurl's error buffer. Consuming the transfer closes a
+    /// failed download's temporary file before the listeners run.
+    pub fn into_result(
+        mut self,
+        ending: Ending,
+        detail: Option<String>,
+        profile: Profile,
+    ) -> TaskResult {
+        let kind = self.task.kind();
+        let body = match ending {
+            // An abort that came before the completion wins.
+            _ if self.task.is_aborted() => Err(Failure::aborted()),
+            Ending::Curl(Ok(())) => self.finish_body(),
+            Ending::Curl(Err(e)) => Err(self
+                .stop
+                .take()
+                .unwrap_or_else(|| Failure::from_curl(&e, detail))),
+            Ending::Loop(failure) => Err(failure),
+        };
+        match body {
+            Ok((data, file_path)) => {
+                let head = self.head.take();
+                TaskResult {
+                    status_code: head.as_ref().map_or(0, |h| h.status_code),
+                    headers: head.map(|h| h.headers).unwrap_or_default(),
+                    data_length: self.received,
+                    data,
+                    file_path: file_path.map(|p| message(p.display().to_string())),
+                    ..TaskResult::ok(kind, profile)
+                }
             }
+            Err(failure) => TaskResult::failed(kind, &failure, profile),
+        }
+    }
+
+    /// The body of a transfer that libcurl reported as done without error:
+    /// the bytes kept in memory, or the file renamed into place.
+    fn finish_body(&mut self) -> Result<(Vec<u8>, Option<PathBuf>), Failure> {
+        match &mut self.sink {
+            Sink::Memory(body) => Ok((body.take(), None)),
+            Sink::File(file) => Ok((Vec::new(), Some(file.persist(&self.task, self.received)?))),
         }
     }
 
@@ -215,7 +241,7 @@ pub(crate) fn prepare(
     timeout: Duration,
 ) -> Result<(), Failure> {
     configure(easy, &options, client, timeout).map_err(|e| Failure {
-        code: Code::Internal,
+        code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
     let sink = match task.kind() {

@@ -165,6 +165,10 @@ fn null_pointers_are_refused() {
         nettask_request_options_init(ptr::null_mut());
         nettask_client_options_init(ptr::null_mut());
         assert_eq!(
+            nettask_client_options_init_version(ptr::null_mut(), NETTASK_CLIENT_OPTIONS_VERSION),
+            NETTASK_E_INVALID_ARGUMENT
+        );
+        assert_eq!(
             nettask_client_free(ptr::null_mut()),
             NETTASK_E_INVALID_ARGUMENT
         );
@@ -181,7 +185,7 @@ fn bad_client_options_are_refused() {
     // SAFETY: the options struct is plain data; all-zero is a valid value.
     let mut opts = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer.
-    unsafe { nettask_client_options_init(&mut opts) };
+    unsafe { nettask_client_options_init_version(&mut opts, NETTASK_CLIENT_OPTIONS_VERSION) };
     opts.version = 7;
     assert_eq!(
         // SAFETY: valid pointers.
@@ -190,7 +194,7 @@ fn bad_client_options_are_refused() {
     );
     assert!(last_error().contains("version"));
     // SAFETY: a valid pointer.
-    unsafe { nettask_client_options_init(&mut opts) };
+    unsafe { nettask_client_options_init_version(&mut opts, NETTASK_CLIENT_OPTIONS_VERSION) };
     opts.ca_file = c"/nonexistent/ca.pem".as_ptr();
     assert_eq!(
         // SAFETY: valid pointers.

@@ -221,7 +221,7 @@ impl Client {
         // SAFETY: the options struct is plain data; all-zero is a valid value.
         let mut opts = unsafe { std::mem::zeroed() };
         // SAFETY: a valid pointer.
-        unsafe { nettask_client_options_init(&mut opts) };
+        unsafe { nettask_client_options_init_version(&mut opts, NETTASK_CLIENT_OPTIONS_VERSION) };
         configure(&mut opts);
         let mut client = ptr::null_mut();
         // SAFETY: valid pointers.
@@ -259,7 +259,7 @@ impl Opts {
         // SAFETY: the options struct is plain data; all-zero is a valid value.
         let mut raw = unsafe { std::mem::zeroed() };
         // SAFETY: a valid pointer.
-        unsafe { nettask_request_options_init(&mut raw) };
+        unsafe { nettask_request_options_init_version(&mut raw, NETTASK_REQUEST_OPTIONS_VERSION) };
         Opts {
             url: CString::new(url).unwrap(),
             method: None,

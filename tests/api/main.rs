@@ -10,3 +10,4 @@ mod download;
 mod failures;
 mod listeners;
 mod requests;
+mod versions;

@@ -1,5 +1,5 @@
-//! The body of a request: streamed to chunk listeners, kept for the result
-//! unless the task is chunked.
+//! The body of a request, held in memory: streamed to chunk listeners,
+//! kept for the result unless the task is chunked.
 
 use crate::task::Task;
 

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Code, Failure};
-use crate::task::{Progress, Task};
+use crate::result::Progress;
+use crate::task::Task;
 
 /// Progress events without a known total are at most this frequent.
 const UNKNOWN_TOTAL_INTERVAL: Duration = Duration::from_millis(100);
@@ -27,7 +28,7 @@ pub(crate) struct FileBody {
 
 fn file_error(path: &Path, err: &std::io::Error) -> Failure {
     Failure::new(
-        Code::File,
+        Code::NETTASK_E_FILE,
         format!("download save file error: {}: {err}", path.display()),
     )
 }
