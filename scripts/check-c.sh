@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The C side: builds the C examples and the C/C++ tests (tests/c), runs
-# each against the loopback server, then again under valgrind memcheck and
+# The C side: builds the C examples, the C/C++ tests (tests/c) and the
+# programs built against frozen older headers (tests/abi), runs each
+# against the loopback server, then again under valgrind memcheck and
 # built with AddressSanitizer + UBSan. Any error report fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet
 make -s -C examples-c >/dev/null
 make -s -C examples-c SANITIZE=1 >/dev/null
+make -s -C tests/abi >/dev/null
+make -s -C tests/abi SANITIZE=1 >/dev/null
 
 # Definite leaks and every memory error fail the run. Nothing is
 # suppressed. The one other report valgrind makes is "possibly lost": the
@@ -19,8 +22,9 @@ export VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-runs() { # variant directory prefix
-  local name=$1 dir=$2 pre=$3
+runs() { # variant build-directory prefix
+  local name=$1 build=$2 pre=$3 dir=examples-c/$2
+  check "$name version-1 program, current library" $pre "tests/abi/$build/check_v1" "$NETTASK_HTTP"
   check "$name lifecycle" $pre "$dir/lifecycle" "$NETTASK_HTTP"
   check "$name c++" $pre "$dir/cxx" "$NETTASK_HTTP"
   check "$name request" $pre "$dir/request" "$NETTASK_HTTP"
@@ -35,7 +39,7 @@ export -f runs check
 
 scripts/with-server.sh bash -c '
   set -euo pipefail
-  runs "c:" examples-c/build ""
-  runs "valgrind:" examples-c/build "$VALGRIND"
-  runs "asan+ubsan:" examples-c/build-asan ""
+  runs "c:" build ""
+  runs "valgrind:" build "$VALGRIND"
+  runs "asan+ubsan:" build-asan ""
 '
