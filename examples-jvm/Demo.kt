@@ -72,7 +72,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
 
     init {
         val opts = RequestOptions()
-        lib.nettask_request_options_init(opts)
+        check(lib.nettask_request_options_init_version(opts, RequestOptions.VERSION) == 0) { lib.nettask_last_error() ?: "" }
         opts.configure()
         val out = PointerByReference()
         val rc = if (download) {

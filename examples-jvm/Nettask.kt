@@ -23,7 +23,17 @@ class SizeT @JvmOverloads constructor(value: Long = 0) : IntegerType(Native.SIZE
     "follow_redirects", "max_redirects", "idle_timeout_ms", "enable_http2", "enable_chunked",
     "max_response_bytes", "file_path", "http2_prior_knowledge"
 )
+/**
+ * nettask_request_options as version 1 of the header lays it out. A binding
+ * without the C header passes the version its mirror describes to
+ * nettask_request_options_init_version; the library then reads exactly these
+ * fields, whatever newer version it is.
+ */
 class RequestOptions : Structure() {
+    companion object {
+        const val VERSION = 1
+    }
+
     @JvmField var version: Int = 0
     @JvmField var url: String? = null
     @JvmField var method: String? = null
@@ -154,7 +164,7 @@ interface NettaskLibrary : Library {
     fun nettask_code_name(code: Int): String
     fun nettask_client_new(opts: Pointer?, out: PointerByReference): Int
     fun nettask_client_free(client: Pointer): Int
-    fun nettask_request_options_init(opts: RequestOptions)
+    fun nettask_request_options_init_version(opts: RequestOptions, version: Int): Int
     fun nettask_request_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
     fun nettask_download_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
     fun nettask_start(task: Pointer): Int

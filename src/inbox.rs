@@ -4,11 +4,14 @@
 //! a command queued while the loop decides to sleep is never left waiting
 //! (the loop asks `must_not_sleep` after publishing what it can admit).
 //!
-//! Generic over what a command carries, so it imports nothing of the core:
-//! client, task and event loop all depend on it, and not on each other.
+//! Generic over what a command carries, so it imports nothing of the core
+//! (but the `util` helpers): client, task and event loop all depend on it,
+//! and not on each other.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use crate::util::lock;
 
 /// What other threads ask of the event loop.
 pub enum Command<T> {
@@ -62,8 +65,7 @@ impl<T> Inbox<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<T>> {
-        // A poisoned lock only means a panic elsewhere; the queue is intact.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.queue)
     }
 
     pub fn is_closed(&self) -> bool {

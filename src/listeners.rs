@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::util::lock;
+
 /// Identifies a listener for dedupe and removal. For C listeners it is the
 /// pair (callback address, user_data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,8 +56,7 @@ fn entries<'a, F: ?Sized>(guard: &'a Guard<'_, F>) -> &'a [Entry<F>] {
 
 impl<F: ?Sized> ListenerSet<F> {
     fn lock(&self) -> Guard<'_, F> {
-        // A poisoned lock only means a panic elsewhere; the list is intact.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.entries)
     }
 
     fn replace(&self, guard: &mut Guard<'_, F>, list: Vec<Entry<F>>) {

@@ -50,7 +50,8 @@ pub struct Profile {
 // does not move when the Profile moves, and lives as long as it), and
 // `protocol` to a static string. Nothing is written through them.
 unsafe impl Send for Profile {}
-// SAFETY: as for Send: shared access only ever reads immutable bytes.
+// SAFETY: shared access only ever reads the immutable bytes the two
+// pointers point to (see Send).
 unsafe impl Sync for Profile {}
 
 impl Clone for Profile {
@@ -176,7 +177,8 @@ fn info_long<H>(easy: &Easy2<H>, info: curl_sys::CURLINFO) -> c_long {
 
 fn info_u64<H>(easy: &Easy2<H>, info: curl_sys::CURLINFO) -> u64 {
     let mut value: i64 = 0;
-    // SAFETY: as above; CURLINFO_OFF_T items write one `curl_off_t` (i64).
+    // SAFETY: `easy.raw()` is a live easy handle owned by `easy`, and `info`
+    // is a CURLINFO_OFF_T item, for which libcurl writes one `curl_off_t` (i64).
     let rc = unsafe { curl_sys::curl_easy_getinfo(easy.raw(), info, &mut value as *mut i64) };
     if rc == curl_sys::CURLE_OK {
         u64::try_from(value).unwrap_or(0)

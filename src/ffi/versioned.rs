@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(g.guard, [0xA5; 32]);
 
         for bad in [0, 3] {
-            // SAFETY: as above.
+            // SAFETY: `g` starts with a version-1 Grown, aligned for it.
             let e = unsafe { init((&raw mut g).cast::<Grown>(), bad) }.unwrap_err();
             assert!(
                 e.message.contains(&format!("version is {bad}")),
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!((g.a, g.b, g.c), (1, 2, 0));
 
         let zero = Grown { version: 0, ..v2 };
-        // SAFETY: as above.
+        // SAFETY: a whole current struct.
         let e = unsafe { read(&zero) }.err().unwrap();
         assert!(e.message.contains("grown.version is 0"), "{}", e.message);
     }
