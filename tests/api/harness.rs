@@ -49,7 +49,7 @@ pub struct Outcome {
 
 // SAFETY: the only pointers in an Outcome are the profile's, set to NULL.
 unsafe impl Send for Outcome {}
-// SAFETY: as above.
+// SAFETY: the only pointers in an Outcome are the profile's, set to NULL.
 unsafe impl Sync for Outcome {}
 
 fn headers_of(list: *const nettask_header, count: usize) -> Vec<(String, String)> {
@@ -209,7 +209,7 @@ pub struct Client(pub *mut nettask_client);
 
 // SAFETY: client handles may be used from any thread.
 unsafe impl Send for Client {}
-// SAFETY: as above.
+// SAFETY: client handles may be used from any thread at once.
 unsafe impl Sync for Client {}
 
 impl Client {
@@ -331,7 +331,7 @@ pub struct Run {
 
 // SAFETY: task handles may be used from any thread.
 unsafe impl Send for Run {}
-// SAFETY: as above.
+// SAFETY: task handles may be used from any thread at once.
 unsafe impl Sync for Run {}
 
 pub type Create = unsafe extern "C" fn(

@@ -60,7 +60,7 @@ fn init_writes_the_struct_and_no_byte_past_it() {
     assert_eq!(r.guard, [0xA5; 64]);
 
     let mut c = guarded::<nettask_client_options>();
-    // SAFETY: as above.
+    // SAFETY: a writable struct of the current version.
     let code =
         unsafe { nettask_client_options_init_version(c.ptr(), NETTASK_CLIENT_OPTIONS_VERSION) };
     assert_eq!(code, NETTASK_OK);
@@ -74,7 +74,7 @@ fn init_writes_the_struct_and_no_byte_past_it() {
     unsafe { nettask_request_options_init(r1.ptr()) };
     assert_eq!(r1.valid().version, 1);
     let mut c1 = guarded::<nettask_client_options>();
-    // SAFETY: as above.
+    // SAFETY: a writable struct at least as large as version 1.
     unsafe { nettask_client_options_init(c1.ptr()) };
     assert_eq!(c1.valid().version, 1);
 }
