@@ -47,9 +47,7 @@ impl Client {
                 "the event thread exited during start-up",
             )
         })??;
-        inbox.set_waker(Box::new(move || {
-            let _ = waker.wakeup();
-        }));
+        inbox.set_waker(waker);
         Ok(Client {
             options,
             inbox,

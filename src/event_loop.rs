@@ -1,6 +1,8 @@
 //! The event thread: owns the libcurl multi handle and every easy handle,
-//! drains commands before every poll, admits queued tasks, and turns
-//! finished transfers into completions. Nothing else touches libcurl.
+//! drains commands before every wait, admits queued tasks, drives libcurl
+//! with `curl_multi_socket_action` for each ready socket and due timer (so
+//! a wake costs O(ready sockets), not O(transfers)), and turns finished
+//! transfers into completions. Nothing else touches libcurl.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -10,17 +12,18 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use curl::easy::Easy2;
-use curl::multi::{Easy2Handle, Multi, MultiWaker};
+use curl::multi::{Easy2Handle, Multi};
 
 use crate::error::{Code, Error, Failure};
-use crate::inbox::Command;
+use crate::inbox::{Command, Waker};
 use crate::options::ClientOptions;
+use crate::poller::Poller;
 use crate::profile::Profile;
 use crate::result::TaskResult;
 use crate::task::{NO_SLOT, Task, TaskInbox};
 use crate::transfer::{self, Ending, Job};
 
-/// A poll never sleeps longer, so a lost wakeup costs latency, not a hang.
+/// A wait never sleeps longer, so a lost wakeup costs latency, not a hang.
 const MAX_POLL: Duration = Duration::from_secs(1);
 
 /// Finished easy handles kept for reuse: resetting one is cheaper than
@@ -36,6 +39,7 @@ pub(crate) struct EventLoop {
     options: Arc<ClientOptions>,
     inbox: Arc<TaskInbox>,
     multi: Multi,
+    poller: Poller,
     /// Transfers in the multi handle, indexed by their token.
     running: Vec<Option<Running>>,
     free_slots: Vec<usize>,
@@ -55,28 +59,39 @@ impl EventLoop {
     pub(crate) fn run(
         options: Arc<ClientOptions>,
         inbox: Arc<TaskInbox>,
-        ready: Sender<Result<MultiWaker, Error>>,
+        ready: Sender<Result<Waker, Error>>,
     ) {
-        let mut multi = Multi::new();
-        let configured =
-            multi
-                .pipelining(false, true)
-                .and_then(|()| match options.max_connections_per_host {
-                    0 => Ok(()),
-                    n => multi.set_max_host_connections(n as usize),
-                });
-        if let Err(e) = configured {
-            let _ = ready.send(Err(Error::new(
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            Error::new(
                 Code::NETTASK_E_INTERNAL,
-                format!("cannot set up libcurl: {e}"),
-            )));
+                format!("cannot set up {what}: {e}"),
+            )
+        };
+        let poller = match Poller::new() {
+            Ok(poller) => poller,
+            Err(e) => {
+                let _ = ready.send(Err(internal("the poller", &e)));
+                return;
+            }
+        };
+        let mut multi = Multi::new();
+        let configured = multi
+            .pipelining(false, true)
+            .and_then(|()| multi.socket_function(poller.socket_watcher()))
+            .and_then(|()| match options.max_connections_per_host {
+                0 => Ok(()),
+                n => multi.set_max_host_connections(n as usize),
+            });
+        if let Err(e) = configured {
+            let _ = ready.send(Err(internal("libcurl", &e)));
             return;
         }
-        let _ = ready.send(Ok(multi.waker()));
+        let _ = ready.send(Ok(poller.waker()));
         let mut event_loop = EventLoop {
             options,
             inbox,
             multi,
+            poller,
             running: Vec::new(),
             free_slots: Vec::new(),
             active: 0,
@@ -97,10 +112,6 @@ impl EventLoop {
     }
 
     fn run_until_shutdown(&mut self) {
-        // Whether libcurl may have work: false only after a poll that saw no
-        // socket event and no libcurl timer, so an idle wake-up (the bounded
-        // poll, a command) does not walk every transfer in perform.
-        let mut curl_due = true;
         loop {
             self.handle_commands();
             if self.shutting_down {
@@ -110,28 +121,65 @@ impl EventLoop {
                 self.fail_everything(&Failure::shutdown());
                 return;
             }
-            curl_due |= self.admit();
-            if self.active > 0 && curl_due {
-                self.perform();
-            }
+            self.admit();
+            let curl_timer = self.run_due_timers();
             self.expire_idle();
             // Sleep only when nothing is ready: no command, no task that a
             // finished transfer made room for.
             let room = self.has_room();
             let admissible = room && !self.waiting.is_empty();
-            curl_due = true;
-            if !admissible && !self.inbox.must_not_sleep(room) {
-                let curl_timer = self.multi.get_timeout().ok().flatten();
-                let timeout = self.poll_timeout(curl_timer);
-                let events = self.multi.poll(&mut [], timeout).unwrap_or_else(|_| {
-                    // A poll that fails (out of memory, ...) must not spin:
-                    // back off, then let perform look at every transfer.
-                    std::thread::sleep(Duration::from_millis(10));
-                    1
-                });
-                curl_due = events > 0 || curl_timer.is_some_and(|t| t <= timeout);
+            if admissible || self.inbox.must_not_sleep(room) {
+                continue;
             }
+            let timeout = self.poll_timeout(curl_timer);
+            let multi = &self.multi;
+            let mut failed = None;
+            let waited = self.poller.wait(timeout, |socket, events| {
+                match multi.action(socket, events) {
+                    // A socket libcurl dropped while this batch was read.
+                    Err(e) if e.is_bad_socket() => {}
+                    Err(e) => failed = Some(e),
+                    Ok(_) => {}
+                }
+            });
+            if waited.is_err() {
+                // A wait that fails (out of memory, ...) must not spin.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if let Some(e) = failed {
+                self.multi_failed(&e);
+            }
+            self.collect_finished();
         }
+    }
+
+    /// Runs libcurl's timers that are due (a new transfer's start, a
+    /// connect or whole-task timeout, a retry) and completes what ended;
+    /// returns how long until its next timer.
+    fn run_due_timers(&mut self) -> Option<Duration> {
+        // A timer's run can schedule another one at once (a new connection
+        // after a redirect): a few rounds, not an endless loop.
+        for _ in 0..4 {
+            match self.multi.get_timeout() {
+                Ok(Some(due)) if due.is_zero() => {}
+                Ok(timer) => return timer,
+                Err(_) => return None,
+            }
+            if let Err(e) = self.multi.timeout() {
+                self.multi_failed(&e);
+            }
+            self.collect_finished();
+        }
+        self.multi.get_timeout().ok().flatten()
+    }
+
+    /// A failing multi handle (out of memory) fails the running transfers
+    /// rather than leaving them to hang.
+    fn multi_failed(&mut self, e: &curl::MultiError) {
+        self.fail_running(&Failure::new(
+            Code::NETTASK_E_INTERNAL,
+            format!("libcurl multi handle: {e}"),
+        ));
     }
 
     fn handle_commands(&mut self) {
@@ -166,10 +214,9 @@ impl EventLoop {
         max == 0 || self.active < max
     }
 
-    /// Moves waiting tasks into libcurl while there is room; whether any
-    /// transfer was added.
-    fn admit(&mut self) -> bool {
-        let mut added = false;
+    /// Moves waiting tasks into libcurl while there is room; libcurl
+    /// starts them from its next timer run.
+    fn admit(&mut self) {
         while self.has_room() {
             let Some(task) = self.waiting.pop_front() else {
                 break;
@@ -181,12 +228,10 @@ impl EventLoop {
                 complete_unrun(&task, &Failure::aborted());
                 continue;
             }
-            match self.add(&task) {
-                Ok(()) => added = true,
-                Err(failure) => complete_unrun(&task, &failure),
+            if let Err(failure) = self.add(&task) {
+                complete_unrun(&task, &failure);
             }
         }
-        added
     }
 
     fn add(&mut self, task: &Arc<Task>) -> Result<(), Failure> {
@@ -243,20 +288,6 @@ impl EventLoop {
         self.active += 1;
         self.idle_watched += usize::from(idle_watched);
         Ok(())
-    }
-
-    /// Lets libcurl move every transfer that can, then completes those
-    /// that ended. A failing multi handle (out of memory) fails the
-    /// running transfers rather than leaving them to hang.
-    fn perform(&mut self) {
-        if let Err(e) = self.multi.perform() {
-            self.fail_running(&Failure::new(
-                Code::NETTASK_E_INTERNAL,
-                format!("libcurl multi handle: {e}"),
-            ));
-            return;
-        }
-        self.collect_finished();
     }
 
     fn collect_finished(&mut self) {

@@ -18,6 +18,7 @@ pub mod ffi;
 mod inbox;
 mod listeners;
 mod options;
+mod poller;
 mod profile;
 mod response;
 mod result;
