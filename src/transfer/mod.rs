@@ -227,6 +227,18 @@ impl Handler for Job {
     }
 }
 
+/// libcurl's receive buffer: what one read from the socket, and one chunk
+/// event or file write, can hold. 16 KiB (libcurl's default) moves a
+/// 256 MiB body from nginx to a chunk listener in 0.15 s here, 64 KiB in
+/// 0.12 s, 256 KiB in 0.07 s, 1 MiB no faster. libcurl keeps one such
+/// buffer per multi handle, not per transfer, so idle tasks do not pay it.
+const RECEIVE_BUFFER: usize = 256 * 1024;
+
+/// libcurl's send buffer for request bodies, shared per multi handle too:
+/// five 256 MiB POSTs to nginx took 2.37 s with the 64 KiB default, 2.14 s
+/// with 256 KiB, 2.70 s with 1 MiB.
+const SEND_BUFFER: usize = 256 * 1024;
+
 // Not exported by curl-sys; value from curl/curl.h.
 const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_LONG + 265;
 
@@ -325,6 +337,8 @@ fn configure(
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
     easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))?;
     easy.useragent(&client.user_agent)?;
+    easy.buffer_size(RECEIVE_BUFFER)?;
+    easy.upload_buffer_size(SEND_BUFFER)?;
     if let Some(ca) = &client.ca_file {
         easy.cainfo(ca)?;
     }
