@@ -15,6 +15,7 @@ use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
 use crate::error::{Code, Error, Failure};
+use crate::idle_timers::IdleTimers;
 use crate::inbox::{Command, Waker};
 use crate::options::ClientOptions;
 use crate::poller::Poller;
@@ -33,6 +34,8 @@ const SPARE_HANDLES: usize = 64;
 struct Running {
     handle: Easy2Handle<Job>,
     admitted_at: Instant,
+    /// Which admission into its slot this is (see `IdleTimers`).
+    admission: u64,
 }
 
 pub(crate) struct EventLoop {
@@ -48,8 +51,10 @@ pub(crate) struct EventLoop {
     waiting: VecDeque<Arc<Task>>,
     /// Idle easy handles, without a job.
     spare: Vec<Easy2<Job>>,
-    /// Running transfers with an idle timeout: none, no scan for them.
-    idle_watched: usize,
+    /// Idle deadlines of the running transfers that have an idle timeout.
+    idle_timers: IdleTimers,
+    /// Admissions so far, numbering each one.
+    admissions: u64,
     shutting_down: bool,
 }
 
@@ -97,7 +102,8 @@ impl EventLoop {
             active: 0,
             waiting: VecDeque::new(),
             spare: Vec::new(),
-            idle_watched: 0,
+            idle_timers: IdleTimers::default(),
+            admissions: 0,
             shutting_down: false,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
@@ -243,7 +249,6 @@ impl EventLoop {
             .checked_sub(task.started_at().elapsed())
             .filter(|d| !d.is_zero())
             .ok_or_else(Failure::timeout)?;
-        let idle_watched = options.idle_timeout.is_some();
         let mut easy = match self.spare.pop() {
             Some(mut easy) => {
                 easy.reset();
@@ -281,12 +286,17 @@ impl EventLoop {
             return Err(internal(&e));
         }
         task.slot.store(slot, Ordering::Relaxed);
+        self.admissions += 1;
+        let admission = self.admissions;
+        if let Some(deadline) = handle.get_ref().0.as_ref().and_then(|t| t.idle_deadline()) {
+            self.idle_timers.watch((slot, admission), deadline);
+        }
         self.running[slot] = Some(Running {
             handle,
             admitted_at: Instant::now(),
+            admission,
         });
         self.active += 1;
-        self.idle_watched += usize::from(idle_watched);
         Ok(())
     }
 
@@ -319,7 +329,6 @@ impl EventLoop {
         };
         let task = Arc::clone(transfer.task());
         task.slot.store(NO_SLOT, Ordering::Relaxed);
-        self.idle_watched -= usize::from(transfer.idle_deadline().is_some());
         let started = task.started_at();
         let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
         if self.spare.len() < SPARE_HANDLES {
@@ -330,15 +339,17 @@ impl EventLoop {
 
     /// Fails transfers on which no byte arrived for their idle timeout.
     fn expire_idle(&mut self) {
-        if self.idle_watched == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .idle_deadlines()
-            .filter_map(|(slot, deadline)| (now >= deadline).then_some(slot))
-            .collect();
-        for slot in expired {
+        let running = &self.running;
+        let expired = self
+            .idle_timers
+            .expired(Instant::now(), |(slot, admission)| {
+                let r = running
+                    .get(slot)?
+                    .as_ref()
+                    .filter(|r| r.admission == admission)?;
+                r.handle.get_ref().0.as_ref()?.idle_deadline()
+            });
+        for (slot, _) in expired {
             self.finish(slot, Ending::Loop(Failure::timeout()));
         }
     }
@@ -347,24 +358,10 @@ impl EventLoop {
     /// or `MAX_POLL`, whichever comes first.
     fn poll_timeout(&self, curl_timer: Option<Duration>) -> Duration {
         let curl = curl_timer.unwrap_or(MAX_POLL).min(MAX_POLL);
-        if self.idle_watched == 0 {
-            return curl;
+        match self.idle_timers.next() {
+            Some(deadline) => curl.min(deadline.saturating_duration_since(Instant::now())),
+            None => curl,
         }
-        let now = Instant::now();
-        let idle = self
-            .idle_deadlines()
-            .map(|(_, deadline)| deadline.saturating_duration_since(now))
-            .min()
-            .unwrap_or(MAX_POLL);
-        curl.min(idle)
-    }
-
-    /// The running transfers that have an idle timeout: slot and deadline.
-    fn idle_deadlines(&self) -> impl Iterator<Item = (usize, Instant)> + '_ {
-        self.running.iter().enumerate().filter_map(|(slot, r)| {
-            let deadline = r.as_ref()?.handle.get_ref().0.as_ref()?.idle_deadline()?;
-            Some((slot, deadline))
-        })
     }
 
     /// Completes every running task with `failure`.
