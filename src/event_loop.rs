@@ -204,15 +204,13 @@ impl EventLoop {
     }
 
     fn abort(&mut self, task: &Arc<Task>) {
-        let slot = task.slot.load(Ordering::Relaxed);
-        if slot != NO_SLOT {
-            self.finish(slot, Ending::Loop(Failure::aborted()));
-        } else if self.waiting.iter().any(|t| Arc::ptr_eq(t, task)) {
-            // Leave it in the queue; admission skips completed tasks.
-            complete_unrun(task, &Failure::aborted());
+        match task.slot.load(Ordering::Relaxed) {
+            // Waiting for a place, or its Start command comes after this
+            // one: it completes now, and admission skips completed tasks
+            // (no scan of the queue, which may hold thousands).
+            NO_SLOT => complete_unrun(task, &Failure::aborted()),
+            slot => self.finish(slot, Ending::Loop(Failure::aborted())),
         }
-        // Otherwise its Start command is still on the way; admission will
-        // see the abort flag.
     }
 
     fn has_room(&self) -> bool {

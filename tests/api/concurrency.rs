@@ -38,6 +38,39 @@ fn five_hundred_tasks_through_sixteen_slots_each_complete_once() {
 }
 
 #[test]
+fn tasks_waiting_for_a_place_abort_at_once_and_the_queue_moves_on() {
+    let client = Client::with(|o| o.max_concurrent_tasks = 1);
+    let slow = Run::request(&client, Opts::new(&server().url("/slow?ms=300")));
+    slow.start();
+    let queued: Vec<Run> = (0..2_000)
+        .map(|_| {
+            let run = Run::request(&client, Opts::new(&server().url("/hello")));
+            run.start();
+            run
+        })
+        .collect();
+    // Aborted from the back of the queue to the front, while the slow one runs.
+    for run in queued.iter().rev() {
+        assert_eq!(run.abort(), NETTASK_OK);
+    }
+    for run in &queued {
+        let out = run.wait();
+        assert_eq!(out.code, NETTASK_E_ABORTED, "{}", out.err_msg);
+        assert_eq!(out.err_msg, "request:fail abort");
+        assert_eq!(out.status, 0);
+    }
+    assert_eq!(slow.wait().code, NETTASK_OK);
+    // The aborted tasks left the queue: the next one runs.
+    let (next, _) = fetch(&client, Opts::new(&server().url("/hello")));
+    assert_eq!(next.code, NETTASK_OK);
+    assert_eq!(next.data, b"hello world");
+    std::thread::sleep(Duration::from_millis(50));
+    for run in &queued {
+        assert_eq!(run.rec.events().len(), 1, "only the completion");
+    }
+}
+
+#[test]
 fn two_hundred_tasks_aborted_from_four_threads() {
     let client = Client::with(|o| o.max_concurrent_tasks = 64);
     let runs: Vec<Run> = (0..200)
