@@ -15,6 +15,7 @@ use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
 use crate::error::{Code, Error, Failure};
+use crate::idle_connections::IdleConnections;
 use crate::idle_timers::IdleTimers;
 use crate::inbox::{Command, Waker};
 use crate::options::ClientOptions;
@@ -36,6 +37,8 @@ struct Running {
     admitted_at: Instant,
     /// Which admission into its slot this is (see `IdleTimers`).
     admission: u64,
+    /// The origin counted in `IdleConnections`, if it is counted.
+    origin: Option<Box<str>>,
 }
 
 pub(crate) struct EventLoop {
@@ -55,6 +58,7 @@ pub(crate) struct EventLoop {
     idle_timers: IdleTimers,
     /// Admissions so far, numbering each one.
     admissions: u64,
+    idle_connections: IdleConnections,
     shutting_down: bool,
 }
 
@@ -104,6 +108,7 @@ impl EventLoop {
             spare: Vec::new(),
             idle_timers: IdleTimers::default(),
             admissions: 0,
+            idle_connections: IdleConnections::default(),
             shutting_down: false,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
@@ -254,12 +259,20 @@ impl EventLoop {
             }
             None => Easy2::new(Job::default()),
         };
+        // With a per-host limit, transfers wait inside libcurl for a
+        // connection and must take the one that frees up: no estimate.
+        let origin = IdleConnections::origin(&options.url, options.http2_prior_knowledge)
+            .filter(|_| self.options.max_connections_per_host == 0);
+        let fresh = origin
+            .as_deref()
+            .is_some_and(|o| !self.idle_connections.take(o));
         if let Err(failure) = transfer::prepare(
             &mut easy,
             Arc::clone(task),
             options,
             &self.options,
             remaining,
+            fresh,
         ) {
             self.spare.push(easy);
             return Err(failure);
@@ -293,6 +306,7 @@ impl EventLoop {
             handle,
             admitted_at: Instant::now(),
             admission,
+            origin,
         });
         self.active += 1;
         Ok(())
@@ -327,6 +341,9 @@ impl EventLoop {
         };
         let task = Arc::clone(transfer.task());
         task.slot.store(NO_SLOT, Ordering::Relaxed);
+        if let (Ending::Curl(Ok(())), Some(origin)) = (&ending, running.origin) {
+            self.idle_connections.put(origin);
+        }
         let started = task.started_at();
         let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
         if self.spare.len() < SPARE_HANDLES {

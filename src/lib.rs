@@ -15,6 +15,7 @@ mod client;
 mod error;
 mod event_loop;
 pub mod ffi;
+mod idle_connections;
 mod idle_timers;
 mod inbox;
 mod listeners;

@@ -251,8 +251,9 @@ pub(crate) fn prepare(
     options: RequestOptions,
     client: &ClientOptions,
     timeout: Duration,
+    fresh_connection: bool,
 ) -> Result<(), Failure> {
-    configure(easy, &options, client, timeout).map_err(|e| Failure {
+    configure(easy, &options, client, timeout, fresh_connection).map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
@@ -286,10 +287,12 @@ fn configure(
     options: &RequestOptions,
     client: &ClientOptions,
     timeout: Duration,
+    fresh_connection: bool,
 ) -> Result<(), curl::Error> {
     let (method, headers) = (options.method, &options.headers);
     let has_body = !options.body.is_empty();
     easy.url(&options.url)?;
+    easy.fresh_connect(fresh_connection)?;
     match method {
         Method::Head => easy.nobody(true)?,
         Method::Get if !has_body => {}
