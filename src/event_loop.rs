@@ -23,7 +23,7 @@ use crate::poller::Poller;
 use crate::profile::Profile;
 use crate::result::TaskResult;
 use crate::task::{NO_SLOT, Task, TaskInbox};
-use crate::transfer::{self, Ending, Job};
+use crate::transfer::{self, Ending, Job, Transfer};
 
 /// A wait never sleeps longer, so a lost wakeup costs latency, not a hang.
 const MAX_POLL: Duration = Duration::from_secs(1);
@@ -59,6 +59,8 @@ pub(crate) struct EventLoop {
     /// Admissions so far, numbering each one.
     admissions: u64,
     idle_connections: IdleConnections,
+    /// Transfers completed by an abort whose handles are still to remove.
+    aborted_slots: Vec<usize>,
     shutting_down: bool,
 }
 
@@ -109,6 +111,7 @@ impl EventLoop {
             idle_timers: IdleTimers::default(),
             admissions: 0,
             idle_connections: IdleConnections::default(),
+            aborted_slots: Vec::new(),
             shutting_down: false,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
@@ -196,6 +199,7 @@ impl EventLoop {
     fn handle_commands(&mut self) {
         let commands = self.inbox.take(false);
         self.apply(commands);
+        self.remove_aborted();
     }
 
     fn apply(&mut self, commands: Vec<Command<Arc<Task>>>) {
@@ -214,7 +218,7 @@ impl EventLoop {
             // one: it completes now, and admission skips completed tasks
             // (no scan of the queue, which may hold thousands).
             NO_SLOT => complete_unrun(task, &Failure::aborted()),
-            slot => self.finish(slot, Ending::Loop(Failure::aborted())),
+            slot => self.abort_running(slot),
         }
     }
 
@@ -324,7 +328,8 @@ impl EventLoop {
         }
     }
 
-    /// Removes a transfer from the multi handle and completes its task.
+    /// Removes a transfer from the multi handle and completes its task
+    /// (unless `abort_running` completed it already).
     fn finish(&mut self, slot: usize, ending: Ending) {
         let Some(running) = self.running.get_mut(slot).and_then(Option::take) else {
             return;
@@ -336,19 +341,59 @@ impl EventLoop {
             Err(_) => return, // cannot happen: the handle was in this multi
         };
         let detail = easy.take_error_buf();
-        let Some(transfer) = easy.get_mut().0.take() else {
-            return; // cannot happen: a running handle has a job
-        };
-        let task = Arc::clone(transfer.task());
-        task.slot.store(NO_SLOT, Ordering::Relaxed);
-        if let (Ending::Curl(Ok(())), Some(origin)) = (&ending, running.origin) {
-            self.idle_connections.put(origin);
+        if let Some(transfer) = easy.get_mut().0.take() {
+            let (admitted_at, origin) = (running.admitted_at, running.origin);
+            self.deliver(transfer, easy.raw(), admitted_at, origin, ending, detail);
         }
-        let started = task.started_at();
-        let profile = Profile::read(&easy, running.admitted_at - started, started.elapsed());
         if self.spare.len() < SPARE_HANDLES {
             self.spare.push(easy);
         }
+    }
+
+    /// Completes an aborted transfer's task at once, and leaves its handle,
+    /// without a job, in the multi handle until `remove_aborted`: a batch
+    /// of aborts delivers its completions before libcurl closes each
+    /// connection (10,000 loopback closes take ~0.6 s here).
+    fn abort_running(&mut self, slot: usize) {
+        let Some(running) = self.running.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(transfer) = running.handle.get_mut().0.take() else {
+            return;
+        };
+        let (raw, admitted_at) = (running.handle.raw(), running.admitted_at);
+        self.aborted_slots.push(slot);
+        let ending = Ending::Loop(Failure::aborted());
+        self.deliver(transfer, raw, admitted_at, None, ending, None);
+    }
+
+    /// Removes the handles `abort_running` left in the multi handle.
+    fn remove_aborted(&mut self) {
+        for slot in std::mem::take(&mut self.aborted_slots) {
+            self.finish(slot, Ending::Loop(Failure::aborted()));
+        }
+    }
+
+    /// Builds a finished transfer's result and delivers its completion.
+    /// `easy` is its live handle (in the multi handle or just out of it).
+    fn deliver(
+        &mut self,
+        transfer: Transfer,
+        easy: *mut curl_sys::CURL,
+        admitted_at: Instant,
+        origin: Option<Box<str>>,
+        ending: Ending,
+        detail: Option<String>,
+    ) {
+        let task = Arc::clone(transfer.task());
+        task.slot.store(NO_SLOT, Ordering::Relaxed);
+        if let (Ending::Curl(Ok(())), Some(origin)) = (&ending, origin) {
+            self.idle_connections.put(origin);
+        }
+        let started = task.started_at();
+        // SAFETY: `easy` is a live easy handle of this loop's, and only the
+        // event thread (this one) uses it.
+        let profile = unsafe { Profile::read(easy, admitted_at - started, started.elapsed()) };
         task.complete(&transfer.into_result(ending, detail, profile));
     }
 

@@ -3,8 +3,6 @@
 use std::ffi::{CStr, CString, c_char, c_long};
 use std::time::Duration;
 
-use curl::easy::{Easy2, Handler};
-
 // The one definition of the profile: the header's struct is generated
 // from it, and `Profile` keeps one beside the string `peer_ip` points to.
 /// Timings and connection facts of a finished task. Times are
@@ -109,53 +107,64 @@ impl Profile {
 
     /// Reads a transfer's info. `queued` is the time from start until the
     /// handle joined the multi handle, where libcurl's clock starts.
-    pub fn read<H: Handler>(easy: &Easy2<H>, queued: Duration, total: Duration) -> Profile {
+    ///
+    /// # Safety
+    /// `easy` is a live libcurl easy handle, not used by another thread
+    /// during the call (it may still be in its multi handle).
+    pub unsafe fn read(easy: *mut curl_sys::CURL, queued: Duration, total: Duration) -> Profile {
+        let info = Info(easy);
         let base = micros(queued);
         // libcurl reports 0 for a step that did not happen.
-        let at = |d: Result<Duration, curl::Error>| match d {
-            Ok(d) if !d.is_zero() => base + micros(d),
+        let at = |item| match info.off_t(item) {
+            us if us > 0 => base + us,
             _ => -1,
         };
-        let redirect_count = easy.redirect_count().unwrap_or(0);
-        let connected = easy.primary_port().unwrap_or(0) != 0;
-        let header_bytes = easy.header_size().unwrap_or(0);
-        let peer_ip = easy
-            .primary_ip()
-            .ok()
-            .flatten()
-            .and_then(|ip| CString::new(ip).ok())
-            .unwrap_or_default();
+        let redirect_count = u32::try_from(info.long(CURLINFO_REDIRECT_COUNT)).unwrap_or(0);
+        let peer_port = u16::try_from(info.long(CURLINFO_PRIMARY_PORT)).unwrap_or(0);
+        let header_bytes = u64::try_from(info.long(curl_sys::CURLINFO_HEADER_SIZE)).unwrap_or(0);
         let c = nettask_profile {
             queued_us: base,
-            dns_done_us: at(easy.namelookup_time()),
-            connect_done_us: at(easy.connect_time()),
-            tls_done_us: at(easy.appconnect_time()),
-            request_sent_us: at(easy.pretransfer_time()),
-            first_byte_us: at(easy.starttransfer_time()),
+            dns_done_us: at(CURLINFO_NAMELOOKUP_TIME_T),
+            connect_done_us: at(CURLINFO_CONNECT_TIME_T),
+            tls_done_us: at(CURLINFO_APPCONNECT_TIME_T),
+            request_sent_us: at(CURLINFO_PRETRANSFER_TIME_T),
+            first_byte_us: at(CURLINFO_STARTTRANSFER_TIME_T),
             total_us: micros(total),
             redirect_us: if redirect_count > 0 {
-                at(easy.redirect_time())
+                at(CURLINFO_REDIRECT_TIME_T)
             } else {
                 -1
             },
             redirect_count,
-            socket_reused: connected && easy.num_connects().unwrap_or(0) == 0,
+            socket_reused: peer_port != 0 && info.long(CURLINFO_NUM_CONNECTS) == 0,
             peer_ip: std::ptr::null(),
-            peer_port: easy.primary_port().unwrap_or(0),
-            local_port: easy.local_port().unwrap_or(0),
-            protocol: protocol_name(info_long(easy, CURLINFO_HTTP_VERSION)).as_ptr(),
+            peer_port,
+            local_port: u16::try_from(info.long(CURLINFO_LOCAL_PORT)).unwrap_or(0),
+            protocol: protocol_name(info.long(CURLINFO_HTTP_VERSION)).as_ptr(),
             // REQUEST_SIZE counts request heads and bodies, redirects included.
-            bytes_sent: easy.request_size().unwrap_or(0),
-            bytes_received: header_bytes + info_u64(easy, CURLINFO_SIZE_DOWNLOAD_T),
+            bytes_sent: u64::try_from(info.long(curl_sys::CURLINFO_REQUEST_SIZE)).unwrap_or(0),
+            bytes_received: header_bytes
+                + u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0),
         };
-        Profile::new(c, peer_ip)
+        Profile::new(c, info.string(CURLINFO_PRIMARY_IP).unwrap_or_default())
     }
 }
 
-// Not exported by curl-sys; values from curl/curl.h.
+// Values from curl/curl.h (curl-sys exports only some).
+const CURLINFO_OFF_T: curl_sys::CURLINFO = 0x600000;
+const CURLINFO_REDIRECT_COUNT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 20;
+const CURLINFO_NUM_CONNECTS: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 26;
+const CURLINFO_PRIMARY_IP: curl_sys::CURLINFO = curl_sys::CURLINFO_STRING + 32;
+const CURLINFO_PRIMARY_PORT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 40;
+const CURLINFO_LOCAL_PORT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 42;
 const CURLINFO_HTTP_VERSION: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 46;
 const CURLINFO_SIZE_DOWNLOAD_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 8;
-const CURLINFO_OFF_T: curl_sys::CURLINFO = 0x600000;
+const CURLINFO_NAMELOOKUP_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 51;
+const CURLINFO_CONNECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 52;
+const CURLINFO_PRETRANSFER_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 53;
+const CURLINFO_STARTTRANSFER_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 54;
+const CURLINFO_REDIRECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 55;
+const CURLINFO_APPCONNECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 56;
 
 fn protocol_name(version: c_long) -> &'static CStr {
     match version {
@@ -167,22 +176,38 @@ fn protocol_name(version: c_long) -> &'static CStr {
     }
 }
 
-fn info_long<H>(easy: &Easy2<H>, info: curl_sys::CURLINFO) -> c_long {
-    let mut value: c_long = 0;
-    // SAFETY: `easy.raw()` is a live easy handle owned by `easy`, and `info`
-    // is a CURLINFO_LONG item, for which libcurl writes one `long`.
-    let rc = unsafe { curl_sys::curl_easy_getinfo(easy.raw(), info, &mut value as *mut c_long) };
-    if rc == curl_sys::CURLE_OK { value } else { 0 }
-}
+/// `curl_easy_getinfo` on a live easy handle (see `Profile::read`); an
+/// item libcurl does not have reads as 0 or `None`.
+struct Info(*mut curl_sys::CURL);
 
-fn info_u64<H>(easy: &Easy2<H>, info: curl_sys::CURLINFO) -> u64 {
-    let mut value: i64 = 0;
-    // SAFETY: `easy.raw()` is a live easy handle owned by `easy`, and `info`
-    // is a CURLINFO_OFF_T item, for which libcurl writes one `curl_off_t` (i64).
-    let rc = unsafe { curl_sys::curl_easy_getinfo(easy.raw(), info, &mut value as *mut i64) };
-    if rc == curl_sys::CURLE_OK {
-        u64::try_from(value).unwrap_or(0)
-    } else {
-        0
+impl Info {
+    fn long(&self, item: curl_sys::CURLINFO) -> c_long {
+        let mut value: c_long = 0;
+        // SAFETY: `self.0` is a live easy handle (the contract of
+        // `Profile::read`), and `item` is a CURLINFO_LONG item, for which
+        // libcurl writes one `long`.
+        let rc = unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut c_long) };
+        if rc == curl_sys::CURLE_OK { value } else { 0 }
+    }
+
+    fn off_t(&self, item: curl_sys::CURLINFO) -> i64 {
+        let mut value: i64 = 0;
+        // SAFETY: a live easy handle (see `long`), and `item` is a
+        // CURLINFO_OFF_T item, for which libcurl writes one `curl_off_t` (i64).
+        let rc = unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut i64) };
+        if rc == curl_sys::CURLE_OK { value } else { 0 }
+    }
+
+    fn string(&self, item: curl_sys::CURLINFO) -> Option<CString> {
+        let mut value: *const c_char = std::ptr::null();
+        // SAFETY: a live easy handle (see `long`), and `item` is a
+        // CURLINFO_STRING item, for which libcurl writes a pointer to a
+        // NUL-terminated string it owns, or NULL.
+        let rc =
+            unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut *const c_char) };
+        // SAFETY: non-NULL values are NUL-terminated strings that live at
+        // least until the next call on the handle; copied at once.
+        (rc == curl_sys::CURLE_OK && !value.is_null())
+            .then(|| unsafe { CStr::from_ptr(value) }.into())
     }
 }
