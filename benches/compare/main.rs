@@ -1,21 +1,41 @@
-//! nettask against a raw libcurl multi loop built from the same libcurl,
-//! case by case, interleaved A B A B, with medians and ratios.
+//! nettask against its peers, case by case, interleaved A B C A B C, with
+//! medians and, for each peer, the ratio nettask ÷ that peer.
 //!
 //!   scripts/bench.sh            (installs nginx if missing, then runs this)
-//!   cargo bench --bench compare [-- quick]
+//!   cargo bench --bench compare [-- quick] [case ...]
 //!
-//! Cases (issue 5): bulk body to a counting chunk listener; download to a
-//! file (also against `curl -o`); 20,000 small GETs with 64 in flight over
-//! HTTP/1.1 and h2c; chunk latency from server write to listener; 1,000 idle
-//! tasks (CPU, memory per task, time to abort them all).
+//! The peers: a raw libcurl multi loop built from the same libcurl (raw),
+//! reqwest on a tokio current-thread runtime (reqwest-ct) and on a
+//! multi-thread one (reqwest-mt), and isahc, which drives the same static
+//! libcurl through its own agent thread; for downloads also `curl -o`.
+//!
+//! Cases (issues 5 and 11), each selectable by name:
+//!   bulk      a body to a counting chunk listener (peers stream and count)
+//!   download  the same body to a file (also against `curl -o`)
+//!   small     20,000 5 B GETs, 64 in flight, over HTTP/1.1, h2c (prior
+//!             knowledge) and h2 over TLS (nginx's self-signed CA, trusted
+//!             by every client)
+//!   latency   chunk latency from the server's write to the listener
+//!   idle      1,000 and 10,000 tasks against a server that accepts and
+//!             never answers: time to connect all, CPU over 3 s, memory per
+//!             task, time to abort all (each side in a fresh process)
+//!   growth    per-request time at 1,000, 10,000 and 100,000 GETs run in
+//!             batches of 64, and how it grows from the first to the last
+//!
+//! `quick` makes every case smaller (sizes, counts, rounds; idle at 1,000
+//! only): it checks that the bench still works.
 
+mod isahc_side;
 mod nettask_side;
 mod nginx;
 mod raw_side;
+mod reqwest_side;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
@@ -24,6 +44,62 @@ static EPOCH: Lazy<Instant> = Lazy::new(Instant::now);
 
 fn now_ns() -> u64 {
     EPOCH.elapsed().as_nanos() as u64
+}
+
+/// How many small requests every side keeps in flight.
+pub const IN_FLIGHT: usize = 64;
+
+/// The sides, nettask first; every other one is a peer it is compared to.
+const SIDES: [&str; 5] = ["nettask", "raw", "reqwest-ct", "reqwest-mt", "isahc"];
+
+/// How a small request travels.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Proto {
+    Http1,
+    /// HTTP/2 on http:// with prior knowledge.
+    H2c,
+    /// HTTP/2 over TLS (ALPN), trusting nginx's CA.
+    H2Tls,
+}
+
+/// What every side does for the cases run in this process.
+pub trait Side {
+    /// One GET of a large body, read as it streams and counted, not kept:
+    /// how long, and how many bytes.
+    fn bulk(&self, url: &str) -> (Duration, u64);
+    /// One GET of a large body streamed to `path`.
+    fn download(&self, url: &str, path: &Path) -> Duration;
+    /// `count` GETs, `IN_FLIGHT` at a time.
+    fn small(&self, url: &str, count: usize, proto: Proto) -> Duration;
+    /// One GET of the latency server's body: how late each record arrived.
+    fn chunk_latency(&self, url: &str) -> Vec<Duration>;
+    /// `total` HTTP/1.1 GETs in batches of `IN_FLIGHT`, each batch started
+    /// when the one before has finished.
+    fn growth(&self, url: &str, total: usize) -> Duration;
+}
+
+/// Every side, configured to trust `ca` for https.
+fn sides(ca: &Path) -> Vec<(&'static str, Box<dyn Side>)> {
+    SIDES
+        .iter()
+        .map(|&name| {
+            let side: Box<dyn Side> = match name {
+                "nettask" => Box::new(nettask_side::Client::new(IN_FLIGHT as u32, Some(ca))),
+                "raw" => Box::new(raw_side::Raw::new(Some(ca))),
+                "reqwest-ct" => Box::new(reqwest_side::Reqwest::new(false, Some(ca))),
+                "reqwest-mt" => Box::new(reqwest_side::Reqwest::new(true, Some(ca))),
+                "isahc" => Box::new(isahc_side::Isahc::new(Some(ca))),
+                _ => unreachable!(),
+            };
+            (name, side)
+        })
+        .collect()
+}
+
+/// The User-Agent every side sends: nettask's default, so that the server's
+/// work is the same for all of them.
+pub fn user_agent() -> String {
+    nettask::ClientOptions::default().user_agent
 }
 
 /// Reads the 16-byte records of the latency server (8 bytes: the server's
@@ -49,9 +125,13 @@ impl LatencyParser {
 }
 
 pub struct IdleStats {
+    /// From starting the first task until the server had accepted them all.
+    pub connect_all: Duration,
     pub cpu: Duration,
     pub per_task_kib: f64,
-    pub abort_all: Duration,
+    /// From the first abort until the server has seen every connection
+    /// closed; `None` when some were still open 5 s later.
+    pub abort_all: Option<Duration>,
 }
 
 pub fn rss_kib() -> u64 {
@@ -64,7 +144,7 @@ pub fn rss_kib() -> u64 {
 }
 
 fn cpu_time() -> Duration {
-    // SAFETY: getrusage writes one rusage struct.
+    // SAFETY: getrusage writes one rusage struct, a local zeroed here.
     let usage = unsafe {
         let mut usage = std::mem::zeroed::<libc::rusage>();
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
@@ -86,12 +166,265 @@ pub fn measure_idle(mut wait: impl FnMut(Duration)) -> (Duration, u64) {
     (cpu_time() - before, rss_kib())
 }
 
-pub fn wait_until(done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out");
-        std::thread::sleep(Duration::from_millis(5));
+/// What an idle run knew before it started its tasks: its resident memory
+/// and the time.
+pub struct IdleProbe {
+    rss_kib: u64,
+    started: Instant,
+}
+
+impl IdleProbe {
+    /// Call right before starting the tasks, after the client exists.
+    pub fn start() -> IdleProbe {
+        IdleProbe {
+            rss_kib: rss_kib(),
+            started: Instant::now(),
+        }
     }
+
+    /// The stats of a run of `count` tasks against `silent`, whose idle
+    /// window measured `idle` and whose aborts began at `abort_started`:
+    /// waits (calling `pump`, which drives the side where it needs driving)
+    /// until the server has seen every connection closed, 5 s at most.
+    pub fn finish(
+        self,
+        silent: &Silent,
+        count: usize,
+        (cpu, rss_after): (Duration, u64),
+        abort_started: Instant,
+        mut pump: impl FnMut(Duration),
+    ) -> IdleStats {
+        let accepted = silent.accepted.get().expect("finish after wait_all");
+        let deadline = abort_started + Duration::from_secs(5);
+        while silent.closed.get().is_none() && Instant::now() < deadline {
+            pump(Duration::from_millis(1));
+        }
+        IdleStats {
+            connect_all: accepted.saturating_duration_since(self.started),
+            cpu,
+            per_task_kib: rss_after.saturating_sub(self.rss_kib) as f64 / count as f64,
+            abort_all: silent
+                .closed
+                .get()
+                .map(|at| at.saturating_duration_since(abort_started)),
+        }
+    }
+}
+
+/// A server that accepts connections and never answers, in a process of
+/// its own (so that neither process needs a descriptor for both ends of
+/// every connection), on CPU 1 where there is one.
+pub struct Silent {
+    pub url: String,
+    /// When the server said it had accepted every connection.
+    accepted: Arc<OnceLock<Instant>>,
+    /// When it said it had seen every one of them closed.
+    closed: Arc<OnceLock<Instant>>,
+    child: Child,
+}
+
+impl Silent {
+    fn start(count: usize) -> Silent {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["silent-server", &count.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines.next().expect("the silent server's URL").unwrap();
+        let accepted = Arc::new(OnceLock::new());
+        let closed = Arc::new(OnceLock::new());
+        let (all_at, closed_at) = (Arc::clone(&accepted), Arc::clone(&closed));
+        // It says "all" once it holds `count` connections and "closed" once
+        // their clients have closed them all; this thread notes when, and
+        // otherwise sleeps in read.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let at = match line.as_str() {
+                    "all" => &all_at,
+                    "closed" => &closed_at,
+                    _ => continue,
+                };
+                let _ = at.set(Instant::now());
+            }
+        });
+        Silent {
+            url,
+            accepted,
+            closed,
+            child,
+        }
+    }
+
+    /// Calls `pump` until the server has accepted every connection.
+    pub fn wait_all(&self, mut pump: impl FnMut(Duration)) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if self.accepted.get().is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the silent server did not see every connection"
+            );
+            pump(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The body of a silent server process: prints its URL, then "all" once
+/// it has accepted `count` connections, then "closed" once their clients
+/// have closed every one; exits when its stdin closes.
+fn silent_server(count: usize) {
+    raise_fd_limit(count as u64 + 64);
+    if cpu_count() >= 2 {
+        pin_to_cpu(1);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // std listens with a backlog of 128; thousands of connects at once need
+    // more (the kernel caps it at net.core.somaxconn).
+    // SAFETY: listen() on a socket this listener owns and keeps open.
+    unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 65_535) };
+    println!("http://{}/silent", listener.local_addr().unwrap());
+    std::io::stdout().flush().unwrap();
+    std::thread::spawn(|| {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        std::process::exit(0);
+    });
+    let mut held = Vec::with_capacity(count);
+    let mut complained = false;
+    while held.len() < count {
+        match listener.accept() {
+            Ok((stream, _)) => held.push(stream),
+            Err(e) => {
+                if !complained {
+                    eprintln!("silent server: accept: {e}");
+                    complained = true;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    println!("all");
+    std::io::stdout().flush().unwrap();
+    await_closes(&held);
+    println!("closed");
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Returns once the peer of every one of `held` has closed it (FIN or RST).
+/// Only hang-ups are watched: the unanswered requests stay unread.
+fn await_closes(held: &[std::net::TcpStream]) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: epoll_create1 takes flags only; the descriptor it returns is
+    // this function's, and closed at its end.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(epoll >= 0, "epoll_create1");
+    for (i, stream) in held.iter().enumerate() {
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLRDHUP as u32,
+            u64: i as u64,
+        };
+        // SAFETY: `epoll` is open, the stream's descriptor stays open (it is
+        // borrowed) for as long as it is registered, and `event` is a local.
+        let rc =
+            unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, stream.as_raw_fd(), &mut event) };
+        assert_eq!(rc, 0, "epoll_ctl");
+    }
+    let mut open = vec![true; held.len()];
+    let mut left = held.len();
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    while left > 0 {
+        // SAFETY: `events` has room for the count passed.
+        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, -1) };
+        if n < 0 {
+            assert_eq!(
+                std::io::Error::last_os_error().kind(),
+                std::io::ErrorKind::Interrupted,
+                "epoll_wait"
+            );
+            continue;
+        }
+        for event in &events[..n as usize] {
+            let i = { event.u64 } as usize;
+            if std::mem::replace(&mut open[i], false) {
+                left -= 1;
+                // SAFETY: `epoll` is open and the descriptor is registered
+                // and still open; a DEL reads no event.
+                unsafe {
+                    libc::epoll_ctl(
+                        epoll,
+                        libc::EPOLL_CTL_DEL,
+                        held[i].as_raw_fd(),
+                        std::ptr::null_mut(),
+                    )
+                };
+            }
+        }
+    }
+    // SAFETY: the epoll descriptor made above, closed once.
+    unsafe { libc::close(epoll) };
+}
+
+fn idle_in_child(side: &str, count: usize) -> IdleStats {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["idle-child", side, &count.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "idle {side} {count}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    IdleStats {
+        connect_all: Duration::from_secs_f64(v[0]),
+        cpu: Duration::from_secs_f64(v[1]),
+        per_task_kib: v[2],
+        abort_all: (v[3] >= 0.0).then(|| Duration::from_secs_f64(v[3])),
+    }
+}
+
+/// The body of an idle child: one side's stats on stdout.
+fn idle_child(side: &str, count: usize) {
+    let want = count as u64 + 256;
+    let limit = raise_fd_limit(want);
+    assert!(
+        limit >= want,
+        "{count} idle tasks need {want} descriptors; RLIMIT_NOFILE allows {limit}"
+    );
+    let silent = Silent::start(count);
+    let stats = match side {
+        "nettask" => nettask_side::idle(&silent, count),
+        "raw" => raw_side::idle(&silent, count),
+        "reqwest-ct" => reqwest_side::idle(&silent, count, false),
+        "reqwest-mt" => reqwest_side::idle(&silent, count, true),
+        "isahc" => isahc_side::idle(&silent, count),
+        _ => panic!("no side {side}"),
+    };
+    println!(
+        "{} {} {} {}",
+        stats.connect_all.as_secs_f64(),
+        stats.cpu.as_secs_f64(),
+        stats.per_task_kib,
+        stats.abort_all.map_or(-1.0, |d| d.as_secs_f64())
+    );
 }
 
 /// One chunked response of `records` 16-byte records, `gap` apart, each
@@ -123,64 +456,6 @@ fn latency_server(records: usize, gap: Duration) -> String {
     url
 }
 
-/// A server that accepts connections and never answers.
-fn silent_server() -> (String, Arc<Mutex<Vec<TcpStream>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    // std listens with a backlog of 128; 1,000 connects at once need more.
-    // SAFETY: listen() on a socket this listener owns.
-    unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 4096) };
-    let url = format!("http://{}/silent", listener.local_addr().unwrap());
-    let held = Arc::new(Mutex::new(Vec::new()));
-    let keep = Arc::clone(&held);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            keep.lock().unwrap().push(stream);
-        }
-    });
-    (url, held)
-}
-
-fn idle_in_child(side: &str) -> IdleStats {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["idle-child", side])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "idle {side}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let v: Vec<f64> = text
-        .split_whitespace()
-        .map(|x| x.parse().unwrap())
-        .collect();
-    IdleStats {
-        cpu: Duration::from_secs_f64(v[0]),
-        per_task_kib: v[1],
-        abort_all: Duration::from_secs_f64(v[2]),
-    }
-}
-
-/// The body of an idle child: one side's stats on stdout.
-fn idle_child(side: &str) {
-    raise_fd_limit();
-    let (silent, held) = silent_server();
-    let connected = || held.lock().unwrap().len();
-    let stats = if side == "nettask" {
-        nettask_side::Client::new(0).idle(&silent, IDLE_TASKS, connected)
-    } else {
-        raw_side::idle(&silent, IDLE_TASKS, connected)
-    };
-    println!(
-        "{} {} {}",
-        stats.cpu.as_secs_f64(),
-        stats.per_task_kib,
-        stats.abort_all.as_secs_f64()
-    );
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -196,52 +471,107 @@ fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
 fn micros(d: Duration) -> String {
     format!("{:.0} us", d.as_secs_f64() * 1e6)
 }
 
-/// Runs `a` and `b` alternately, `rounds` times each; their medians.
-fn interleave(
-    rounds: usize,
-    mut a: impl FnMut() -> Duration,
-    mut b: impl FnMut() -> Duration,
-) -> (Duration, Duration) {
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+fn micros2(d: Duration) -> String {
+    format!("{:.2} us", d.as_secs_f64() * 1e6)
+}
+
+/// Runs every side once per round, in the same order each round, `rounds`
+/// rounds: each side's median, in the order given.
+fn interleave<'a>(rounds: usize, runs: &mut [Box<dyn FnMut() -> Duration + 'a>]) -> Vec<Duration> {
+    let mut times = vec![Vec::new(); runs.len()];
     for _ in 0..rounds {
-        xs.push(a());
-        ys.push(b());
+        for (run, times) in runs.iter_mut().zip(&mut times) {
+            times.push(run());
+        }
     }
-    (median(xs), median(ys))
+    times.into_iter().map(median).collect()
 }
 
 fn row(case: &str, nettask: &str, baseline: &str, ratio: f64, target: &str) {
-    println!("| {case:<40} | {nettask:>12} | {baseline:>18} | {ratio:>6.3} | {target:<10} |");
+    // Three decimals where they fit the column.
+    let ratio = match ratio {
+        r if !r.is_finite() => "n/a".to_string(),
+        r if r >= 100.0 => format!("{r:.0}"),
+        r if r >= 10.0 => format!("{r:.2}"),
+        r => format!("{r:.3}"),
+    };
+    println!("| {case:<44} | {nettask:>12} | {baseline:>24} | {ratio:>6} | {target:<10} |");
 }
 
+/// One row per peer: nettask's value (`values[0]`) against each peer's.
+fn peer_rows(
+    case: &str,
+    names: &[&str],
+    values: &[Duration],
+    show: fn(Duration) -> String,
+    target: impl Fn(&str) -> &'static str,
+) {
+    for (name, value) in names.iter().zip(values).skip(1) {
+        row(
+            case,
+            &show(values[0]),
+            &format!("{name} {}", show(*value)),
+            values[0].as_secs_f64() / value.as_secs_f64(),
+            target(name),
+        );
+    }
+}
+
+/// The issue's targets are against the raw loop.
+fn raw_target(target: &'static str) -> impl Fn(&str) -> &'static str {
+    move |peer| if peer == "raw" { target } else { "" }
+}
+
+/// The machine's online CPUs, whatever this process is pinned to.
 pub fn cpu_count() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    // SAFETY: sysconf reads a system value and has no other effect.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
 }
 
-/// Keeps this process (both sides' client work, and the threads it starts)
-/// on CPU 0 while nginx runs on CPU 1, so that neither side's runs depend
-/// on where the scheduler happens to put the client next to the server.
-fn pin_to_cpu0() {
-    // SAFETY: sched_setaffinity on this process with a zeroed, then filled,
-    // local cpu_set_t.
+/// Keeps this thread, and the threads and processes it starts from now on,
+/// on CPU `cpu`. The client sides run on CPU 0 and nginx and the silent
+/// server on CPU 1, so that no side's runs depend on where the scheduler
+/// happens to put the client next to the server.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: sched_setaffinity on this thread with a zeroed, then filled,
+    // local cpu_set_t of the size passed.
     unsafe {
         let mut set = std::mem::zeroed::<libc::cpu_set_t>();
-        libc::CPU_SET(0, &mut set);
+        libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
-fn raise_fd_limit() {
-    // SAFETY: get/setrlimit on a local struct.
+/// Raises the soft RLIMIT_NOFILE to the hard limit, and the hard limit to
+/// `want` if it is lower and this process may (root may); the soft limit
+/// it ends with.
+fn raise_fd_limit(want: u64) -> u64 {
+    // SAFETY: get/setrlimit on a local struct of the type they take.
     unsafe {
         let mut limit = std::mem::zeroed::<libc::rlimit>();
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        if limit.rlim_max < want {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: want,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return want;
+            }
+        }
         limit.rlim_cur = limit.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
     }
 }
 
@@ -250,10 +580,14 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let [child, side] = args.as_slice()
-        && child == "idle-child"
-    {
-        return idle_child(side);
+    match args.as_slice() {
+        [child, side, count] if child == "idle-child" => {
+            return idle_child(side, count.parse().unwrap());
+        }
+        [child, count] if child == "silent-server" => {
+            return silent_server(count.parse().unwrap());
+        }
+        _ => {}
     }
     let quick = args.iter().any(|a| a == "quick");
     // Case names given on the command line select cases; none = all.
@@ -262,194 +596,287 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "quick")
         .collect();
+    const CASES: [&str; 6] = ["bulk", "download", "small", "latency", "idle", "growth"];
+    if let Some(unknown) = cases.iter().find(|c| !CASES.contains(c)) {
+        eprintln!("no case {unknown}; the cases are {}", CASES.join(" "));
+        std::process::exit(2);
+    }
     let run = |case: &str| cases.is_empty() || cases.contains(&case);
     let (bulk_mib, small_count, rounds) = if quick {
         (32u64, 2_000, 3)
     } else {
         (256u64, 20_000, 5)
     };
-    raise_fd_limit();
+    let idle_counts: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
+    let growth_totals: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    raise_fd_limit(0);
     let cpus = cpu_count();
     if cpus >= 2 {
-        pin_to_cpu0();
+        pin_to_cpu(0);
     }
     Lazy::force(&EPOCH);
     let nginx = nginx::Nginx::start(&[("big.bin", bulk_mib << 20), ("small.txt", 5)]);
     let big = nginx.url(nginx.http1, "big.bin");
-    let small_h1 = nginx.url(nginx.http1, "small.txt");
-    let small_h2c = nginx.url(nginx.h2c, "small.txt");
+    let small_urls = [
+        (Proto::Http1, nginx.url(nginx.http1, "small.txt")),
+        (Proto::H2c, nginx.url(nginx.h2c, "small.txt")),
+        (Proto::H2Tls, nginx.tls_url("small.txt")),
+    ];
     let out_dir = nginx.dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     println!(
-        "nettask vs raw libcurl multi ({}), {cpus} cores (client on CPU 0, nginx on CPU 1), \
-         medians of {rounds} interleaved rounds\n",
+        "nettask vs {} (libcurl {}), {cpus} cores (clients on CPU 0, servers on CPU 1), \
+         medians of {rounds} interleaved rounds; ratio = nettask / that peer\n",
+        SIDES[1..].join(", "),
         curl::Version::get().version()
     );
     println!(
-        "| {:<40} | {:>12} | {:>18} | {:>6} | {:<10} |",
+        "| {:<44} | {:>12} | {:>24} | {:>6} | {:<10} |",
         "case", "nettask", "baseline", "ratio", "target"
     );
     println!(
         "|{}|{}|{}|{}|{}|",
-        "-".repeat(42),
+        "-".repeat(46),
         "-".repeat(14),
-        "-".repeat(20),
+        "-".repeat(26),
         "-".repeat(8),
         "-".repeat(12)
     );
 
     if run("bulk") {
-        bulk(rounds, &big, bulk_mib);
+        bulk(rounds, &big, bulk_mib, &nginx.ca_file);
     }
     if run("download") {
-        download(rounds, &big, &out_dir.join("download.bin"), bulk_mib);
+        download(
+            rounds,
+            &big,
+            &out_dir.join("download.bin"),
+            bulk_mib,
+            &nginx.ca_file,
+        );
     }
     if run("small") {
-        small(rounds, &small_h1, &small_h2c, small_count);
+        small(rounds, &small_urls, small_count, &nginx.ca_file);
     }
     if run("latency") {
-        latency();
+        latency(&nginx.ca_file);
     }
     if run("idle") {
-        idle();
+        for &count in idle_counts {
+            idle(count);
+        }
+    }
+    if run("growth") {
+        growth(rounds, &small_urls[0].1, growth_totals, &nginx.ca_file);
     }
 }
 
-fn bulk(rounds: usize, big: &str, mib: u64) {
-    let client = nettask_side::Client::new(0);
-    let (n, r) = interleave(
-        rounds,
-        || {
-            let (t, bytes) = client.bulk(big);
-            assert_eq!(bytes, mib << 20);
-            t
-        },
-        || {
-            let (t, bytes) = raw_side::bulk(big);
-            assert_eq!(bytes, mib << 20);
-            t
-        },
-    );
-    let ratio = n.as_secs_f64() / r.as_secs_f64();
-    row(
+fn bulk(rounds: usize, big: &str, mib: u64, ca: &Path) {
+    let sides = sides(ca);
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+        .iter()
+        .map(|(name, side)| {
+            Box::new(move || {
+                let (t, bytes) = side.bulk(big);
+                assert_eq!(bytes, mib << 20, "{name}: bulk bytes");
+                t
+            }) as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    let medians = interleave(rounds, &mut runs);
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    peer_rows(
         &format!("bulk {mib} MiB to a chunk listener"),
-        &secs(n),
-        &format!("raw {}", secs(r)),
-        ratio,
-        "<= 1.05",
+        &names,
+        &medians,
+        secs,
+        raw_target("<= 1.05"),
     );
 }
 
-fn download(rounds: usize, big: &str, file: &std::path::Path, mib: u64) {
-    let client = nettask_side::Client::new(0);
-    let curl_cli = || {
+fn download(rounds: usize, big: &str, file: &Path, mib: u64, ca: &Path) {
+    let sides = sides(ca);
+    let check = move || {
+        let len = std::fs::metadata(file).unwrap().len();
+        assert_eq!(len, mib << 20, "downloaded file size");
+        std::fs::remove_file(file).unwrap();
+    };
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+        .iter()
+        .map(|(_, side)| {
+            Box::new(move || {
+                let t = side.download(big, file);
+                check();
+                t
+            }) as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    runs.push(Box::new(move || {
         let started = Instant::now();
-        let status = std::process::Command::new("curl")
+        let status = Command::new("curl")
             .args(["-s", "-o", file.to_str().unwrap(), big])
             .status()
             .expect("curl CLI");
         assert!(status.success());
-        started.elapsed()
-    };
-    let (n, c) = interleave(rounds, || client.download(big, file), curl_cli);
-    let case = format!("download {mib} MiB to a file");
-    row(
-        &case,
-        &secs(n),
-        &format!("curl -o {}", secs(c)),
-        n.as_secs_f64() / c.as_secs_f64(),
-        "<= 1.05",
-    );
-    let (n, r) = interleave(
-        rounds,
-        || client.download(big, file),
-        || raw_side::download(big, file),
-    );
-    row(
-        &case,
-        &secs(n),
-        &format!("raw {}", secs(r)),
-        n.as_secs_f64() / r.as_secs_f64(),
-        "",
+        let t = started.elapsed();
+        check();
+        t
+    }));
+    let medians = interleave(rounds, &mut runs);
+    let mut names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    names.push("curl -o");
+    peer_rows(
+        &format!("download {mib} MiB to a file"),
+        &names,
+        &medians,
+        secs,
+        |peer| if peer == "curl -o" { "<= 1.05" } else { "" },
     );
 }
 
-fn small(rounds: usize, h1: &str, h2c: &str, count: usize) {
-    let client = nettask_side::Client::new(64);
-    for (name, url, prior_knowledge) in [("HTTP/1.1", h1, false), ("h2c", h2c, true)] {
-        let (n, r) = interleave(
-            rounds,
-            || client.small(url, count, prior_knowledge),
-            || raw_side::small(url, count, 64, prior_knowledge),
-        );
-        let case = format!("{count} x 5 B GETs, 64 in flight, {name}");
-        row(
-            &case,
-            &secs(n),
-            &format!("raw {}", secs(r)),
-            n.as_secs_f64() / r.as_secs_f64(),
-            "<= 1.10",
+fn small(rounds: usize, urls: &[(Proto, String)], count: usize, ca: &Path) {
+    let sides = sides(ca);
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    for (proto, url) in urls {
+        let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+            .iter()
+            .map(|(_, side)| {
+                Box::new(move || side.small(url, count, *proto)) as Box<dyn FnMut() -> Duration>
+            })
+            .collect();
+        let medians = interleave(rounds, &mut runs);
+        let name = match proto {
+            Proto::Http1 => "HTTP/1.1",
+            Proto::H2c => "h2c",
+            Proto::H2Tls => "h2 over TLS",
+        };
+        peer_rows(
+            &format!("{count} x 5 B GETs, {IN_FLIGHT} in flight, {name}"),
+            &names,
+            &medians,
+            secs,
+            raw_target("<= 1.10"),
         );
     }
 }
 
-fn latency() {
-    let client = nettask_side::Client::new(0);
+fn latency(ca: &Path) {
+    let sides = sides(ca);
     let (records, gap) = (2_000, Duration::from_micros(500));
-    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    let mut seen = vec![Vec::new(); sides.len()];
     for _ in 0..3 {
-        ours.extend(client.chunk_latency(&latency_server(records, gap)));
-        raw.extend(raw_side::chunk_latency(&latency_server(records, gap)));
+        for ((_, side), seen) in sides.iter().zip(&mut seen) {
+            seen.extend(side.chunk_latency(&latency_server(records, gap)));
+            assert_eq!(seen.len() % records, 0, "a latency record went missing");
+        }
     }
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
     for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
-        let (n, r) = (percentile(&ours, p), percentile(&raw, p));
+        let values: Vec<Duration> = seen.iter().map(|v| percentile(v, p)).collect();
         let target = if name == "p99" { "+<= 1 ms" } else { "" };
-        let case = format!("chunk latency {name}, write to listener");
-        row(
-            &case,
-            &micros(n),
-            &format!("raw {}", micros(r)),
-            n.as_secs_f64() / r.as_secs_f64(),
-            target,
+        peer_rows(
+            &format!("chunk latency {name}, write to listener"),
+            &names,
+            &values,
+            micros,
+            raw_target(target),
         );
     }
 }
 
-const IDLE_TASKS: usize = 1_000;
+/// Each side runs in a fresh process of this binary, so all start from
+/// the same resident memory and none reuses pages another freed.
+fn idle(count: usize) {
+    let stats: Vec<IdleStats> = SIDES
+        .iter()
+        .map(|side| idle_in_child(side, count))
+        .collect();
+    let ours = &stats[0];
+    let peers = SIDES.iter().zip(&stats).skip(1);
+    let ratio = |a: f64, b: f64| a / b;
+    for (name, s) in peers.clone() {
+        row(
+            &format!("{count} idle tasks: connect all"),
+            &millis(ours.connect_all),
+            &format!("{name} {}", millis(s.connect_all)),
+            ratio(ours.connect_all.as_secs_f64(), s.connect_all.as_secs_f64()),
+            "",
+        );
+    }
+    for (name, s) in peers.clone() {
+        row(
+            &format!("{count} idle tasks: CPU over 3 s"),
+            &micros(ours.cpu),
+            &format!("{name} {}", micros(s.cpu)),
+            ratio(ours.cpu.as_secs_f64(), s.cpu.as_secs_f64()),
+            if *name == "raw" { "< 10 ms" } else { "" },
+        );
+    }
+    for (name, s) in peers.clone() {
+        row(
+            &format!("{count} idle tasks: memory per task"),
+            &format!("{:.1} KiB", ours.per_task_kib),
+            &format!("{name} {:.1} KiB", s.per_task_kib),
+            ratio(ours.per_task_kib, s.per_task_kib),
+            if *name == "raw" { "<= 32 KiB" } else { "" },
+        );
+    }
+    let abort = |s: &IdleStats| s.abort_all.map_or("still open".into(), micros);
+    for (name, s) in peers {
+        let r = match (ours.abort_all, s.abort_all) {
+            (Some(a), Some(b)) => a.as_secs_f64() / b.as_secs_f64(),
+            _ => f64::NAN,
+        };
+        row(
+            &format!("{count} idle tasks: abort all, sockets closed"),
+            &abort(ours),
+            &format!("{name} {}", abort(s)),
+            r,
+            if *name == "raw" { "<= 20 ms" } else { "" },
+        );
+    }
+}
 
-/// Each side runs in a fresh process of this binary, so both start from
-/// the same resident memory and neither reuses pages the other freed.
-fn idle() {
-    let count = IDLE_TASKS;
-    let ours = idle_in_child("nettask");
-    let raw = idle_in_child("raw");
-    let ratio = ours.cpu.as_secs_f64() / raw.cpu.as_secs_f64();
-    row(
-        &format!("{count} idle tasks: CPU over 3 s"),
-        &micros(ours.cpu),
-        &format!("raw {}", micros(raw.cpu)),
-        ratio,
-        "< 10 ms",
-    );
-    let ratio = ours.per_task_kib / raw.per_task_kib;
-    let (n, r) = (
-        format!("{:.1} KiB", ours.per_task_kib),
-        format!("raw {:.1} KiB", raw.per_task_kib),
-    );
-    row(
-        &format!("{count} idle tasks: memory per task"),
-        &n,
-        &r,
-        ratio,
-        "<= 32 KiB",
-    );
-    let ratio = ours.abort_all.as_secs_f64() / raw.abort_all.as_secs_f64();
-    let r = format!("raw remove {}", micros(raw.abort_all));
-    row(
-        &format!("{count} idle tasks: abort all"),
-        &micros(ours.abort_all),
-        &r,
-        ratio,
-        "<= 20 ms",
-    );
+fn growth(rounds: usize, url: &str, totals: &[usize], ca: &Path) {
+    let sides = sides(ca);
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    // Per side, the per-request time at each total.
+    let mut per_request: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
+    for &total in totals {
+        let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+            .iter()
+            .map(|(_, side)| {
+                Box::new(move || side.growth(url, total)) as Box<dyn FnMut() -> Duration>
+            })
+            .collect();
+        let medians = interleave(rounds, &mut runs);
+        let each: Vec<Duration> = medians.iter().map(|m| *m / total as u32).collect();
+        peer_rows(
+            &format!("growth: {total} GETs, batches of {IN_FLIGHT}, per GET"),
+            &names,
+            &each,
+            micros2,
+            |_| "",
+        );
+        for (side, d) in per_request.iter_mut().zip(each) {
+            side.push(d);
+        }
+    }
+    let (first, last) = (totals[0], totals[totals.len() - 1]);
+    let grew = |v: &Vec<Duration>| v[v.len() - 1].as_secs_f64() / v[0].as_secs_f64();
+    let ours = grew(&per_request[0]);
+    for (name, v) in names.iter().zip(&per_request).skip(1) {
+        let theirs = grew(v);
+        row(
+            &format!("growth: per GET at {last} / at {first}"),
+            &format!("{ours:.3}x"),
+            &format!("{name} {theirs:.3}x"),
+            ours / theirs,
+            if *name == "raw" { "~1" } else { "" },
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The nettask side of each case, driven through the C ABI as a host would.
 
 use std::ffi::{CString, c_void};
+use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use nettask::ffi::*;
 
-use crate::{IdleStats, LatencyParser};
+use crate::{IN_FLIGHT, IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
 
 /// Counts completions and body bytes; the tests' user_data. A completion
 /// costs an atomic add, like the raw loop's counter; only the one that
@@ -66,7 +67,8 @@ unsafe extern "C" fn latency_chunk(
     len: usize,
     ud: *mut c_void,
 ) {
-    // SAFETY: valid for the call.
+    // SAFETY: nettask passes `len` readable bytes at `data`, valid for the
+    // duration of this call, which is as long as the slice is used.
     let data = unsafe { std::slice::from_raw_parts(data, len) };
     tally(ud).latency.lock().unwrap().feed(data);
 }
@@ -77,7 +79,8 @@ unsafe extern "C" fn count_complete(
     ud: *mut c_void,
 ) {
     let t = tally(ud);
-    // SAFETY: valid for the call.
+    // SAFETY: nettask passes a result valid for the duration of this call,
+    // and `r` does not leave it.
     let r = unsafe { &*r };
     let failed = r.code != nettask_code::NETTASK_OK && r.code != nettask_code::NETTASK_E_ABORTED;
     if failed && t.failures.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -95,14 +98,23 @@ unsafe extern "C" fn count_complete(
 pub struct Client(*mut nettask_client);
 
 impl Client {
-    pub fn new(max_concurrent_tasks: u32) -> Client {
+    /// A client running at most `max_concurrent_tasks` at once (0 = no
+    /// limit), with no limit on connections per host, trusting `ca_file`
+    /// for https.
+    pub fn new(max_concurrent_tasks: u32, ca_file: Option<&Path>) -> Client {
+        let ca_file = ca_file.map(|p| CString::new(p.to_str().unwrap()).unwrap());
         let mut client = ptr::null_mut();
-        // SAFETY: valid pointers.
+        // SAFETY: `opts` is a local of the version passed to init, and
+        // `ca_file` outlives nettask_client_new, which copies it.
         unsafe {
             let mut opts = std::mem::zeroed();
             nettask_client_options_init_version(&mut opts, NETTASK_CLIENT_OPTIONS_VERSION);
             opts.max_concurrent_tasks = max_concurrent_tasks;
+            opts.max_connections_per_host = 0;
             opts.default_timeout_ms = 600_000;
+            if let Some(ca) = &ca_file {
+                opts.ca_file = ca.as_ptr();
+            }
             assert_eq!(
                 nettask_client_new(&opts, &mut client),
                 nettask_code::NETTASK_OK
@@ -111,15 +123,18 @@ impl Client {
         Client(client)
     }
 
-    /// Creates and starts a task whose listeners report to `tally`, and
-    /// releases it (it runs on).
+    /// Creates a task whose completion reports to `tally`; the caller
+    /// starts it and releases it.
     fn spawn(
         &self,
         url: &CString,
         tally: &Tally,
         set: impl FnOnce(&mut nettask_request_options),
     ) -> *mut nettask_task {
-        // SAFETY: valid pointers; `tally` outlives the task (callers wait).
+        // SAFETY: `opts` is a local of the version passed to init, `url`
+        // outlives the create call, which copies it, and `tally` outlives
+        // the task: every caller waits for the task's completion before
+        // dropping it.
         unsafe {
             let mut opts = std::mem::zeroed();
             nettask_request_options_init_version(&mut opts, NETTASK_REQUEST_OPTIONS_VERSION);
@@ -137,12 +152,27 @@ impl Client {
         }
     }
 
-    pub fn bulk(&self, url: &str) -> (Duration, u64) {
+    /// Creates and starts a task, and releases it.
+    fn start(&self, url: &CString, tally: &Tally, set: impl FnOnce(&mut nettask_request_options)) {
+        let task = self.spawn(url, tally, set);
+        // SAFETY: `task` is the live task just created; its one reference
+        // is released here, after start, and not used again.
+        unsafe {
+            nettask_start(task);
+            nettask_release(task);
+        }
+    }
+}
+
+impl Side for Client {
+    fn bulk(&self, url: &str) -> (Duration, u64) {
         let url = CString::new(url).unwrap();
         let t = Tally::default();
         let started = Instant::now();
         let task = self.spawn(&url, &t, |o| o.enable_chunked = true);
-        // SAFETY: a live task.
+        // SAFETY: `task` is the live task just created; the listener's
+        // user_data `t` outlives it (wait_for below), and its one reference
+        // is released after start and not used again.
         unsafe {
             nettask_on_chunk_received(task, Some(count_chunk), t.ud());
             nettask_start(task);
@@ -153,44 +183,56 @@ impl Client {
         (started.elapsed(), t.bytes.load(Ordering::Relaxed))
     }
 
-    pub fn download(&self, url: &str, path: &std::path::Path) -> Duration {
+    fn download(&self, url: &str, path: &Path) -> Duration {
         let url = CString::new(url).unwrap();
         let path = CString::new(path.to_str().unwrap()).unwrap();
         let t = Tally::default();
         let started = Instant::now();
-        let task = self.spawn(&url, &t, |o| o.file_path = path.as_ptr());
-        // SAFETY: a live task.
-        unsafe {
-            nettask_start(task);
-            nettask_release(task);
-        }
+        self.start(&url, &t, |o| o.file_path = path.as_ptr());
         t.wait_for(1);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         started.elapsed()
     }
 
-    pub fn small(&self, url: &str, count: usize, h2c: bool) -> Duration {
+    /// All `count` at once: the client's max_concurrent_tasks
+    /// (`IN_FLIGHT`) keeps the rest waiting.
+    fn small(&self, url: &str, count: usize, proto: Proto) -> Duration {
         let url = CString::new(url).unwrap();
         let t = Tally::default();
         let started = Instant::now();
         for _ in 0..count {
-            let task = self.spawn(&url, &t, |o| o.http2_prior_knowledge = h2c);
-            // SAFETY: a live task.
-            unsafe {
-                nettask_start(task);
-                nettask_release(task);
-            }
+            // h2 over TLS: enable_http2 (on by default) offers it by ALPN.
+            self.start(&url, &t, |o| o.http2_prior_knowledge = proto == Proto::H2c);
         }
         t.wait_for(count);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         started.elapsed()
     }
 
-    pub fn chunk_latency(&self, url: &str) -> Vec<Duration> {
+    fn growth(&self, url: &str, total: usize) -> Duration {
+        let url = CString::new(url).unwrap();
+        let t = Tally::default();
+        let started = Instant::now();
+        let mut done = 0;
+        while done < total {
+            let batch = IN_FLIGHT.min(total - done);
+            for _ in 0..batch {
+                self.start(&url, &t, |_| {});
+            }
+            done += batch;
+            t.wait_for(done);
+        }
+        assert_eq!(t.failures.load(Ordering::Relaxed), 0);
+        started.elapsed()
+    }
+
+    fn chunk_latency(&self, url: &str) -> Vec<Duration> {
         let url = CString::new(url).unwrap();
         let t = Tally::default();
         let task = self.spawn(&url, &t, |o| o.enable_chunked = true);
-        // SAFETY: a live task.
+        // SAFETY: `task` is the live task just created; the listener's
+        // user_data `t` outlives it (wait_for below), and its one reference
+        // is released after start and not used again.
         unsafe {
             nettask_on_chunk_received(task, Some(latency_chunk), t.ud());
             nettask_start(task);
@@ -199,43 +241,45 @@ impl Client {
         t.wait_for(1);
         std::mem::take(&mut t.latency.lock().unwrap().latencies)
     }
+}
 
-    pub fn idle(&self, url: &str, count: usize, connected: impl Fn() -> usize) -> IdleStats {
-        let url = CString::new(url).unwrap();
-        let t = Tally::default();
-        let rss_before = crate::rss_kib();
-        let tasks: Vec<_> = (0..count)
-            .map(|_| {
-                let task = self.spawn(&url, &t, |_| {});
-                // SAFETY: a live task.
-                unsafe { nettask_start(task) };
-                task
-            })
-            .collect();
-        crate::wait_until(|| connected() >= count);
-        let (cpu, rss_after) = crate::measure_idle(std::thread::sleep);
-        let started = Instant::now();
-        for &task in &tasks {
-            // SAFETY: live tasks, released below.
-            unsafe { nettask_abort(task) };
-        }
-        t.wait_for(count);
-        let abort_all = started.elapsed();
-        for task in tasks {
-            // SAFETY: the references from create.
-            unsafe { nettask_release(task) };
-        }
-        IdleStats {
-            cpu,
-            per_task_kib: (rss_after.saturating_sub(rss_before)) as f64 / count as f64,
-            abort_all,
-        }
+/// `count` tasks against the silent server on a client with neither a task
+/// nor a per-host connection limit; aborted all at once.
+pub fn idle(silent: &Silent, count: usize) -> IdleStats {
+    let client = Client::new(0, None);
+    let url = CString::new(silent.url.as_str()).unwrap();
+    let t = Tally::default();
+    let probe = IdleProbe::start();
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let task = client.spawn(&url, &t, |_| {});
+            // SAFETY: `task` was just created; its create reference is kept
+            // in `tasks` and released only below, so it is live here.
+            unsafe { nettask_start(task) };
+            task
+        })
+        .collect();
+    silent.wait_all(std::thread::sleep);
+    let idle = crate::measure_idle(std::thread::sleep);
+    let abort_started = Instant::now();
+    for &task in &tasks {
+        // SAFETY: each task is live: its create reference is released
+        // only below.
+        unsafe { nettask_abort(task) };
     }
+    t.wait_for(count);
+    let stats = probe.finish(silent, count, idle, abort_started, std::thread::sleep);
+    for task in tasks {
+        // SAFETY: the reference from create, released once.
+        unsafe { nettask_release(task) };
+    }
+    stats
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        // SAFETY: a live client.
+        // SAFETY: `self.0` is the client from nettask_client_new, freed
+        // only here, once.
         unsafe { nettask_client_free(self.0) };
     }
 }

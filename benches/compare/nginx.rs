@@ -1,5 +1,6 @@
 //! nginx on 127.0.0.1 serving files from a temporary directory, on an
-//! HTTP/1.1 port and an h2c port, for as long as the value lives.
+//! HTTP/1.1 port, an h2c port and an https port (HTTP/2 by ALPN, with a
+//! certificate from a CA made here), for as long as the value lives.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,9 @@ pub struct Nginx {
     pub dir: PathBuf,
     pub http1: u16,
     pub h2c: u16,
+    pub tls: u16,
+    /// The PEM of the CA that signed the https port's certificate.
+    pub ca_file: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -32,6 +36,34 @@ fn write_file(path: &Path, len: u64) {
     }
 }
 
+/// A CA and a certificate it signs for 127.0.0.1 and localhost, written
+/// to `dir`: (CA, certificate, key) paths.
+fn write_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "nettask bench CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, leaf.pem()).unwrap();
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).unwrap();
+    paths
+}
+
 impl Nginx {
     /// Serves `files` (name, size) from a new directory.
     pub fn start(files: &[(&str, u64)]) -> Nginx {
@@ -42,7 +74,8 @@ impl Nginx {
         for (name, len) in files {
             write_file(&dir.join("www").join(name), *len);
         }
-        let (http1, h2c) = (free_port(), free_port());
+        let (http1, h2c, tls) = (free_port(), free_port(), free_port());
+        let (ca_file, cert, key) = write_certs(&dir);
         let conf = format!(
             r#"
 daemon on;
@@ -66,9 +99,17 @@ http {{
     types {{ application/octet-stream bin; text/plain txt; }}
     server {{ listen 127.0.0.1:{http1}; root {dir}/www; }}
     server {{ listen 127.0.0.1:{h2c} http2; root {dir}/www; }}
+    server {{
+        listen 127.0.0.1:{tls} ssl http2;
+        root {dir}/www;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+    }}
 }}
 "#,
             dir = dir.display(),
+            cert = cert.display(),
+            key = key.display(),
             // The client side runs on CPU 0 (see main); the server gets CPU 1.
             affinity = if crate::cpu_count() >= 2 {
                 "worker_cpu_affinity 10;"
@@ -92,17 +133,28 @@ http {{
             dir.display()
         );
         let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(("127.0.0.1", http1)).is_err()
-            || TcpStream::connect(("127.0.0.1", h2c)).is_err()
+        while [http1, h2c, tls]
+            .iter()
+            .any(|port| TcpStream::connect(("127.0.0.1", *port)).is_err())
         {
             assert!(Instant::now() < deadline, "nginx did not listen");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Nginx { dir, http1, h2c }
+        Nginx {
+            dir,
+            http1,
+            h2c,
+            tls,
+            ca_file,
+        }
     }
 
     pub fn url(&self, port: u16, name: &str) -> String {
         format!("http://127.0.0.1:{port}/{name}")
+    }
+
+    pub fn tls_url(&self, name: &str) -> String {
+        format!("https://127.0.0.1:{}/{name}", self.tls)
     }
 }
 

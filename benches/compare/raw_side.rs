@@ -3,12 +3,13 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use curl::easy::{Easy2, Handler, HttpVersion, WriteError};
 use curl::multi::{Easy2Handle, Multi};
 
-use crate::{IdleStats, LatencyParser};
+use crate::{IN_FLIGHT, IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
 
 #[derive(Default)]
 pub struct Sink {
@@ -30,18 +31,40 @@ impl Handler for Sink {
     }
 }
 
-fn easy(url: &str, sink: Sink, h2c: bool) -> Easy2<Sink> {
-    let mut easy = Easy2::new(sink);
-    easy.url(url).unwrap();
-    // The same request on the wire as nettask's, which sends its default
-    // User-Agent: the server's work is then the same for both sides.
-    easy.useragent(&nettask::ClientOptions::default().user_agent)
-        .unwrap();
-    if h2c {
-        easy.http_version(HttpVersion::V2PriorKnowledge).unwrap();
-        easy.pipewait(true).unwrap();
+/// The raw loop; `ca` is the CA bundle it trusts for https.
+pub struct Raw {
+    ca: Option<PathBuf>,
+}
+
+impl Raw {
+    pub fn new(ca: Option<&Path>) -> Raw {
+        Raw {
+            ca: ca.map(Path::to_path_buf),
+        }
     }
-    easy
+
+    fn easy(&self, url: &str, sink: Sink, proto: Proto) -> Easy2<Sink> {
+        let mut easy = Easy2::new(sink);
+        easy.url(url).unwrap();
+        // The same request on the wire as nettask's, which sends its default
+        // User-Agent: the server's work is then the same for both sides.
+        easy.useragent(&crate::user_agent()).unwrap();
+        match proto {
+            Proto::Http1 => {}
+            Proto::H2c => {
+                easy.http_version(HttpVersion::V2PriorKnowledge).unwrap();
+                easy.pipewait(true).unwrap();
+            }
+            Proto::H2Tls => {
+                easy.http_version(HttpVersion::V2TLS).unwrap();
+                easy.pipewait(true).unwrap();
+            }
+        }
+        if let Some(ca) = &self.ca {
+            easy.cainfo(ca).unwrap();
+        }
+        easy
+    }
 }
 
 fn new_multi() -> Multi {
@@ -50,15 +73,15 @@ fn new_multi() -> Multi {
     multi
 }
 
-/// Runs `jobs` transfers, at most `in_flight` at once, to completion.
-/// Returns the sinks' byte total.
-fn drive(
+/// Runs `jobs` transfers on `multi`, at most `in_flight` at once, to
+/// completion. Returns the sinks' byte total.
+fn drive_on(
+    multi: &Multi,
     jobs: usize,
     in_flight: usize,
     mut make: impl FnMut() -> Easy2<Sink>,
     mut done: impl FnMut(&mut Sink),
 ) -> u64 {
-    let multi = new_multi();
     let mut handles: Vec<Option<Easy2Handle<Sink>>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let (mut started, mut finished, mut bytes) = (0, 0, 0);
@@ -97,54 +120,108 @@ fn drive(
     bytes
 }
 
-pub fn bulk(url: &str) -> (Duration, u64) {
-    let started = Instant::now();
-    let bytes = drive(1, 1, || easy(url, Sink::default(), false), |_| {});
-    (started.elapsed(), bytes)
+/// `drive_on` a multi of its own.
+fn drive(
+    jobs: usize,
+    in_flight: usize,
+    make: impl FnMut() -> Easy2<Sink>,
+    done: impl FnMut(&mut Sink),
+) -> u64 {
+    drive_on(&new_multi(), jobs, in_flight, make, done)
 }
 
-pub fn download(url: &str, path: &std::path::Path) -> Duration {
-    let started = Instant::now();
-    let sink = Sink {
-        file: Some(File::create(path).unwrap()),
-        ..Sink::default()
-    };
-    let mut sink = Some(sink);
-    drive(1, 1, || easy(url, sink.take().unwrap(), false), |_| {});
-    started.elapsed()
+impl Side for Raw {
+    fn bulk(&self, url: &str) -> (Duration, u64) {
+        let started = Instant::now();
+        let bytes = drive(
+            1,
+            1,
+            || self.easy(url, Sink::default(), Proto::Http1),
+            |_| {},
+        );
+        (started.elapsed(), bytes)
+    }
+
+    fn download(&self, url: &str, path: &Path) -> Duration {
+        let started = Instant::now();
+        let sink = Sink {
+            file: Some(File::create(path).unwrap()),
+            ..Sink::default()
+        };
+        let mut sink = Some(sink);
+        drive(
+            1,
+            1,
+            || self.easy(url, sink.take().unwrap(), Proto::Http1),
+            |_| {},
+        );
+        started.elapsed()
+    }
+
+    fn small(&self, url: &str, count: usize, proto: Proto) -> Duration {
+        let started = Instant::now();
+        drive(
+            count,
+            IN_FLIGHT,
+            || self.easy(url, Sink::default(), proto),
+            |_| {},
+        );
+        started.elapsed()
+    }
+
+    /// One multi for every batch, so that its connections are reused.
+    fn growth(&self, url: &str, total: usize) -> Duration {
+        let multi = new_multi();
+        let started = Instant::now();
+        let mut done = 0;
+        while done < total {
+            let batch = IN_FLIGHT.min(total - done);
+            drive_on(
+                &multi,
+                batch,
+                batch,
+                || self.easy(url, Sink::default(), Proto::Http1),
+                |_| {},
+            );
+            done += batch;
+        }
+        started.elapsed()
+    }
+
+    fn chunk_latency(&self, url: &str) -> Vec<Duration> {
+        let mut latencies = Vec::new();
+        let sink = Sink {
+            latency: Some(LatencyParser::default()),
+            ..Sink::default()
+        };
+        let mut sink = Some(sink);
+        drive(
+            1,
+            1,
+            || self.easy(url, sink.take().unwrap(), Proto::Http1),
+            |s| {
+                latencies = std::mem::take(&mut s.latency.as_mut().unwrap().latencies);
+            },
+        );
+        latencies
+    }
 }
 
-pub fn small(url: &str, count: usize, in_flight: usize, h2c: bool) -> Duration {
-    let started = Instant::now();
-    drive(count, in_flight, || easy(url, Sink::default(), h2c), |_| {});
-    started.elapsed()
-}
-
-pub fn chunk_latency(url: &str) -> Vec<Duration> {
-    let mut latencies = Vec::new();
-    let sink = Sink {
-        latency: Some(LatencyParser::default()),
-        ..Sink::default()
-    };
-    let mut sink = Some(sink);
-    drive(
-        1,
-        1,
-        || easy(url, sink.take().unwrap(), false),
-        |s| {
-            latencies = std::mem::take(&mut s.latency.as_mut().unwrap().latencies);
-        },
-    );
-    latencies
-}
-
-pub fn idle(url: &str, count: usize, connected: impl Fn() -> usize) -> IdleStats {
+/// `count` transfers against the silent server on one multi; "aborted" by
+/// removing every easy handle.
+pub fn idle(silent: &Silent, count: usize) -> IdleStats {
+    let raw = Raw::new(None);
     let multi = new_multi();
-    let rss_before = crate::rss_kib();
+    let probe = IdleProbe::start();
     let handles: Vec<_> = (0..count)
-        .map(|_| multi.add2(easy(url, Sink::default(), false)).unwrap())
+        .map(|_| {
+            multi
+                .add2(raw.easy(&silent.url, Sink::default(), Proto::Http1))
+                .unwrap()
+        })
         .collect();
-    let pump = |until: Instant| {
+    let pump = |window: Duration| {
+        let until = Instant::now() + window;
         while Instant::now() < until {
             multi.perform().unwrap();
             let timeout = until
@@ -155,17 +232,11 @@ pub fn idle(url: &str, count: usize, connected: impl Fn() -> usize) -> IdleStats
             }
         }
     };
-    while connected() < count {
-        pump(Instant::now() + Duration::from_millis(10));
-    }
-    let (cpu, rss_after) = crate::measure_idle(|window| pump(Instant::now() + window));
-    let started = Instant::now();
+    silent.wait_all(pump);
+    let idle = crate::measure_idle(pump);
+    let abort_started = Instant::now();
     for handle in handles {
         multi.remove2(handle).unwrap();
     }
-    IdleStats {
-        cpu,
-        per_task_kib: rss_after.saturating_sub(rss_before) as f64 / count as f64,
-        abort_all: started.elapsed(),
-    }
+    probe.finish(silent, count, idle, abort_started, std::thread::sleep)
 }
