@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks (issue 5): installs nginx and the curl CLI when
+# Side-by-side benchmarks: installs nginx and the curl CLI when
 # missing, then runs `cargo bench --bench compare` and the download memory
 # bench. Pass `quick` for a short run.
 set -euo pipefail

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::Interest;
+use super::{Interest, Register};
 
 /// The key of the eventfd's events; no socket has this number.
 const WAKE: u64 = u64::MAX;
@@ -72,18 +72,6 @@ impl Selector {
         check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event) }).map(drop)
     }
 
-    pub fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, bits(interest), fd as u64)
-    }
-
-    pub fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_MOD, fd, bits(interest), fd as u64)
-    }
-
-    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
-    }
-
     /// Makes the current or next wait return. Any thread.
     pub fn notify(&self) {
         let one = 1u64.to_ne_bytes();
@@ -135,5 +123,19 @@ impl Selector {
             ));
         }
         Ok(())
+    }
+}
+
+impl Register for Selector {
+    fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, bits(interest), fd as u64)
+    }
+
+    fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, bits(interest), fd as u64)
+    }
+
+    fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
     }
 }

@@ -111,32 +111,11 @@ struct Registration {
 }
 
 /// The registration calls of a selector, so `Watch` serves every backend.
-trait Register {
+pub(crate) trait Register {
     fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()>;
     fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()>;
     fn delete(&self, fd: RawFd) -> io::Result<()>;
 }
-
-macro_rules! register {
-    ($selector:ty) => {
-        impl Register for $selector {
-            fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-                <$selector>::add(self, fd, interest)
-            }
-            fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-                <$selector>::modify(self, fd, interest)
-            }
-            fn delete(&self, fd: RawFd) -> io::Result<()> {
-                <$selector>::delete(self, fd)
-            }
-        }
-    };
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-register!(epoll::Selector);
-#[cfg(any(test, not(any(target_os = "linux", target_os = "android"))))]
-register!(portable::Selector);
 
 impl<S: Register> Watch<S> {
     fn new(selector: Arc<S>) -> Watch<S> {

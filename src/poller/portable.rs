@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use polling::{Event, PollMode};
 
-use super::Interest;
+use super::{Interest, Register};
 
 pub(crate) struct Selector {
     poller: polling::Poller,
@@ -35,28 +35,6 @@ impl Selector {
         })
     }
 
-    pub fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-        // SAFETY: the caller deletes `fd` before closing it, or it is gone
-        // from the kernel's set with its last descriptor (see `Poller`).
-        unsafe {
-            self.poller
-                .add_with_mode(fd, event(fd, interest), PollMode::Level)
-        }
-    }
-
-    pub fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-        // SAFETY: `fd` is open: the caller passes only sockets libcurl uses.
-        let source = unsafe { BorrowedFd::borrow_raw(fd) };
-        self.poller
-            .modify_with_mode(source, event(fd, interest), PollMode::Level)
-    }
-
-    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
-        // SAFETY: `fd` is open: the caller deletes a socket before libcurl
-        // closes it.
-        self.poller.delete(unsafe { BorrowedFd::borrow_raw(fd) })
-    }
-
     pub fn notify(&self) {
         let _ = self.poller.notify();
     }
@@ -73,5 +51,29 @@ impl Selector {
             (e.key as RawFd, interest)
         }));
         Ok(())
+    }
+}
+
+impl Register for Selector {
+    fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+        // SAFETY: the caller deletes `fd` before closing it, or it is gone
+        // from the kernel's set with its last descriptor (see `Poller`).
+        unsafe {
+            self.poller
+                .add_with_mode(fd, event(fd, interest), PollMode::Level)
+        }
+    }
+
+    fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+        // SAFETY: `fd` is open: the caller passes only sockets libcurl uses.
+        let source = unsafe { BorrowedFd::borrow_raw(fd) };
+        self.poller
+            .modify_with_mode(source, event(fd, interest), PollMode::Level)
+    }
+
+    fn delete(&self, fd: RawFd) -> io::Result<()> {
+        // SAFETY: `fd` is open: the caller deletes a socket before libcurl
+        // closes it.
+        self.poller.delete(unsafe { BorrowedFd::borrow_raw(fd) })
     }
 }
