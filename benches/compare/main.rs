@@ -216,7 +216,7 @@ impl IdleProbe {
 /// every connection), on CPU 1 where there is one.
 pub struct Silent {
     pub url: String,
-    /// When the server said it had accepted every connection.
+    /// When the server said it had every connection and its request.
     accepted: Arc<OnceLock<Instant>>,
     /// When it said it had seen every one of them closed.
     closed: Arc<OnceLock<Instant>>,
@@ -257,7 +257,7 @@ impl Silent {
         }
     }
 
-    /// Calls `pump` until the server has accepted every connection.
+    /// Calls `pump` until the server has every connection and its request.
     pub fn wait_all(&self, mut pump: impl FnMut(Duration)) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -281,8 +281,9 @@ impl Drop for Silent {
 }
 
 /// The body of a silent server process: prints its URL, then "all" once
-/// it has accepted `count` connections, then "closed" once their clients
-/// have closed every one; exits when its stdin closes.
+/// it has accepted `count` connections and read each one's request head,
+/// then "closed" once their clients have closed every one; exits when its
+/// stdin closes.
 fn silent_server(count: usize) {
     raise_fd_limit(count as u64 + 64);
     if cpu_count() >= 2 {
@@ -313,6 +314,7 @@ fn silent_server(count: usize) {
             }
         }
     }
+    await_requests(&held);
     println!("all");
     std::io::stdout().flush().unwrap();
     await_closes(&held);
@@ -321,6 +323,68 @@ fn silent_server(count: usize) {
     loop {
         std::thread::park();
     }
+}
+
+/// Returns once every one of `held` has delivered a whole request head, so
+/// that "connected" means every task has sent its request and from then on
+/// only waits: the idle window measures waiting, not the end of the set-up.
+fn await_requests(held: &[std::net::TcpStream]) {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    // SAFETY: epoll_create1 takes flags only; the descriptor it returns is
+    // this function's, and closed at its end.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(epoll >= 0, "epoll_create1");
+    for (i, stream) in held.iter().enumerate() {
+        stream.set_nonblocking(true).unwrap();
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: i as u64,
+        };
+        // SAFETY: `epoll` is open, the stream's descriptor stays open (it is
+        // borrowed) for as long as it is registered, and `event` is a local.
+        let rc =
+            unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, stream.as_raw_fd(), &mut event) };
+        assert_eq!(rc, 0, "epoll_ctl");
+    }
+    let mut heads = vec![Vec::new(); held.len()];
+    let mut left = held.len();
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+    let mut buf = [0u8; 4096];
+    while left > 0 {
+        // SAFETY: `events` has room for the count passed.
+        let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, -1) };
+        if n < 0 {
+            continue; // EINTR
+        }
+        for event in &events[..n as usize] {
+            let i = { event.u64 } as usize;
+            let mut stream = &held[i];
+            let done = match stream.read(&mut buf) {
+                Ok(0) => true, // closed before its request: not waiting any more
+                Ok(k) => {
+                    heads[i].extend_from_slice(&buf[..k]);
+                    heads[i].windows(4).any(|w| w == b"\r\n\r\n")
+                }
+                Err(_) => false,
+            };
+            if done {
+                left -= 1;
+                // SAFETY: `epoll` is open and the descriptor is registered
+                // and still open; a DEL reads no event.
+                unsafe {
+                    libc::epoll_ctl(
+                        epoll,
+                        libc::EPOLL_CTL_DEL,
+                        stream.as_raw_fd(),
+                        std::ptr::null_mut(),
+                    )
+                };
+            }
+        }
+    }
+    // SAFETY: the epoll descriptor made above, closed once.
+    unsafe { libc::close(epoll) };
 }
 
 /// Returns once the peer of every one of `held` has closed it (FIN or RST).
