@@ -25,6 +25,7 @@
 //! `quick` makes every case smaller (sizes, counts, rounds; idle at 1,000
 //! only): it checks that the bench still works.
 
+mod async_drive;
 mod isahc_side;
 mod nettask_side;
 mod nginx;

@@ -9,14 +9,13 @@ use std::future::Future;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Certificate, Client, Version};
 use tokio::runtime::Runtime;
-use tokio::task::JoinSet;
 
-use crate::{IN_FLIGHT, IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
+use crate::async_drive;
+use crate::{IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
 
 fn runtime(multi_thread: bool) -> Runtime {
     let mut builder = if multi_thread {
@@ -131,21 +130,9 @@ impl Side for Reqwest {
     fn small(&self, url: &str, count: usize, proto: Proto) -> Duration {
         let (client, url): (_, Arc<str>) = (self.client(proto), url.into());
         let started = Instant::now();
-        self.run(async move {
-            let next = Arc::new(AtomicUsize::new(0));
-            let mut workers = JoinSet::new();
-            for _ in 0..IN_FLIGHT {
-                let (client, url, next) = (client.clone(), Arc::clone(&url), Arc::clone(&next));
-                workers.spawn(async move {
-                    while next.fetch_add(1, Ordering::Relaxed) < count {
-                        get(client.clone(), Arc::clone(&url), proto).await;
-                    }
-                });
-            }
-            while let Some(done) = workers.join_next().await {
-                done.unwrap();
-            }
-        });
+        self.run(async_drive::in_flight(count, move || {
+            get(client.clone(), Arc::clone(&url), proto)
+        }));
         started.elapsed()
     }
 
@@ -153,20 +140,9 @@ impl Side for Reqwest {
     fn growth(&self, url: &str, total: usize) -> Duration {
         let (client, url): (_, Arc<str>) = (self.client(Proto::Http1), url.into());
         let started = Instant::now();
-        self.run(async move {
-            let mut done = 0;
-            while done < total {
-                let batch = IN_FLIGHT.min(total - done);
-                let mut set = JoinSet::new();
-                for _ in 0..batch {
-                    set.spawn(get(client.clone(), Arc::clone(&url), Proto::Http1));
-                }
-                while let Some(r) = set.join_next().await {
-                    r.unwrap();
-                }
-                done += batch;
-            }
-        });
+        self.run(async_drive::batches(total, move || {
+            get(client.clone(), Arc::clone(&url), Proto::Http1)
+        }));
         started.elapsed()
     }
 
