@@ -17,7 +17,7 @@ use isahc::{AsyncReadResponseExt, HttpClient};
 use tokio::runtime::Runtime;
 
 use crate::async_drive;
-use crate::{IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
+use crate::{IdleStats, LatencyParser, Proto, Side, Silent};
 
 /// What a blocking body read asks for at a time.
 const READ_BUF: usize = 64 << 10;
@@ -149,29 +149,13 @@ impl Side for Isahc {
 pub fn idle(silent: &Silent, count: usize) -> IdleStats {
     let rt = executor();
     let client = client(Proto::Http1, None);
-    let probe = IdleProbe::start();
     let url: Arc<str> = silent.url.as_str().into();
-    let tasks: Vec<_> = (0..count)
-        .map(|_| {
-            let (client, url) = (client.clone(), Arc::clone(&url));
-            rt.spawn(async move {
-                if let Err(e) = client.get_async(&*url).await {
-                    eprintln!("idle request: {e}");
-                }
-            })
-        })
-        .collect();
-    let pump = |d: Duration| rt.block_on(async { tokio::time::sleep(d).await });
-    silent.wait_all(pump);
-    let idle = crate::measure_idle(pump);
-    let abort_started = Instant::now();
-    for task in &tasks {
-        task.abort();
-    }
-    rt.block_on(async {
-        for task in tasks {
-            let _ = task.await;
+    async_drive::idle(&rt, silent, count, || {
+        let (client, url) = (client.clone(), Arc::clone(&url));
+        async move {
+            if let Err(e) = client.get_async(&*url).await {
+                eprintln!("idle request: {e}");
+            }
         }
-    });
-    probe.finish(silent, count, idle, abort_started, pump)
+    })
 }

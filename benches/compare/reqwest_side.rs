@@ -15,7 +15,7 @@ use reqwest::{Certificate, Client, Version};
 use tokio::runtime::Runtime;
 
 use crate::async_drive;
-use crate::{IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
+use crate::{IdleStats, LatencyParser, Proto, Side, Silent};
 
 fn runtime(multi_thread: bool) -> Runtime {
     let mut builder = if multi_thread {
@@ -164,31 +164,13 @@ impl Side for Reqwest {
 pub fn idle(silent: &Silent, count: usize, multi_thread: bool) -> IdleStats {
     let rt = runtime(multi_thread);
     let client = client(Proto::Http1, None);
-    let probe = IdleProbe::start();
     let url: Arc<str> = silent.url.as_str().into();
-    let tasks: Vec<_> = (0..count)
-        .map(|_| {
-            let (client, url) = (client.clone(), Arc::clone(&url));
-            rt.spawn(async move {
-                if let Err(e) = client.get(&*url).send().await {
-                    eprintln!("idle request: {e}");
-                }
-            })
-        })
-        .collect();
-    // The bench thread drives a current-thread runtime only while it is in
-    // block_on; a multi-thread one runs on its workers regardless.
-    let pump = |d: Duration| rt.block_on(async { tokio::time::sleep(d).await });
-    silent.wait_all(pump);
-    let idle = crate::measure_idle(pump);
-    let abort_started = Instant::now();
-    for task in &tasks {
-        task.abort();
-    }
-    rt.block_on(async {
-        for task in tasks {
-            let _ = task.await;
+    async_drive::idle(&rt, silent, count, || {
+        let (client, url) = (client.clone(), Arc::clone(&url));
+        async move {
+            if let Err(e) = client.get(&*url).send().await {
+                eprintln!("idle request: {e}");
+            }
         }
-    });
-    probe.finish(silent, count, idle, abort_started, pump)
+    })
 }
