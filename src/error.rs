@@ -185,40 +185,57 @@ impl Failure {
     }
 }
 
-/// Maps a `CURLcode` to the nettask code a host can act on.
+/// The highest `CURLcode` of the bundled libcurl (8.22: CURLE_ECH_REQUIRED).
+const LAST_CURL_CODE: curl_sys::CURLcode = 101;
+
+/// Maps a `CURLcode` to the nettask code a host can act on: every code of
+/// the bundled libcurl, on purpose. A task's URL, method and headers were
+/// checked at create, so what fails at run time is the network or the
+/// server (a malformed or unsupported reply is `NETTASK_E_RECV`), never
+/// the caller; only what cannot happen unless nettask or libcurl is wrong
+/// (or out of memory) is `NETTASK_E_INTERNAL`.
 pub fn code_of_curl(code: curl_sys::CURLcode) -> Code {
-    use curl_sys::*;
+    use Code::*;
     match code {
-        CURLE_OK => Code::NETTASK_OK,
-        CURLE_UNSUPPORTED_PROTOCOL | CURLE_URL_MALFORMAT => Code::NETTASK_E_INVALID_ARGUMENT,
-        CURLE_COULDNT_RESOLVE_PROXY | CURLE_COULDNT_RESOLVE_HOST => Code::NETTASK_E_DNS,
-        CURLE_COULDNT_CONNECT => Code::NETTASK_E_CONNECT,
-        CURLE_OPERATION_TIMEDOUT => Code::NETTASK_E_TIMEOUT,
-        CURLE_SSL_CONNECT_ERROR
-        | CURLE_PEER_FAILED_VERIFICATION
-        | CURLE_SSL_CERTPROBLEM
-        | CURLE_SSL_CIPHER
-        | CURLE_SSL_CACERT_BADFILE
-        | CURLE_SSL_CRL_BADFILE
-        | CURLE_SSL_ISSUER_ERROR
-        | CURLE_SSL_PINNEDPUBKEYNOTMATCH
-        | CURLE_SSL_INVALIDCERTSTATUS
-        | CURLE_SSL_ENGINE_NOTFOUND
-        | CURLE_SSL_ENGINE_SETFAILED
-        | CURLE_SSL_ENGINE_INITFAILED
-        | CURLE_USE_SSL_FAILED => Code::NETTASK_E_TLS,
-        CURLE_SEND_ERROR | CURLE_SEND_FAIL_REWIND | CURLE_READ_ERROR => Code::NETTASK_E_SEND,
-        CURLE_RECV_ERROR
-        | CURLE_PARTIAL_FILE
-        | CURLE_GOT_NOTHING
-        | CURLE_HTTP2
-        | CURLE_HTTP2_STREAM
-        | CURLE_FTP_WEIRD_SERVER_REPLY
-        | CURLE_BAD_CONTENT_ENCODING => Code::NETTASK_E_RECV,
-        CURLE_TOO_MANY_REDIRECTS => Code::NETTASK_E_TOO_MANY_REDIRECTS,
-        CURLE_FILESIZE_EXCEEDED => Code::NETTASK_E_TOO_LARGE,
-        CURLE_ABORTED_BY_CALLBACK => Code::NETTASK_E_ABORTED,
-        _ => Code::NETTASK_E_INTERNAL,
+        0 => NETTASK_OK,
+        // 1 UNSUPPORTED_PROTOCOL: an HTTP version libcurl does not speak
+        //   (HTTP/1.2, HTTP/0.9); 3 URL_MALFORMAT: a Location libcurl
+        //   cannot use; 8 WEIRD_SERVER_REPLY; 16 HTTP2; 18 PARTIAL_FILE;
+        //   52 GOT_NOTHING; 56 RECV_ERROR; 61 BAD_CONTENT_ENCODING; 92
+        //   HTTP2_STREAM; 95 HTTP3; 100 TOO_LARGE: a head past libcurl's
+        //   limits (300 KiB, 5,000 fields).
+        1 | 3 | 8 | 16 | 18 | 52 | 56 | 61 | 92 | 95 | 100 => NETTASK_E_RECV,
+        // 23 WRITE_ERROR: a callback refused the data; the handler says
+        //   why (abort, limit, file), else libcurl's decoder refused it.
+        23 => NETTASK_E_RECV,
+        5 | 6 => NETTASK_E_DNS, // COULDNT_RESOLVE_PROXY, _HOST
+        // 7 COULDNT_CONNECT, 45 INTERFACE_FAILED, 89 NO_CONNECTION_AVAILABLE,
+        // 96 QUIC_CONNECT_ERROR, 97 PROXY (the proxy refused the tunnel)
+        7 | 45 | 89 | 96 | 97 => NETTASK_E_CONNECT,
+        28 => NETTASK_E_TIMEOUT,
+        // 35 SSL_CONNECT_ERROR, 53/54/66 SSL_ENGINE_*, 58 SSL_CERTPROBLEM,
+        // 59 SSL_CIPHER, 60 PEER_FAILED_VERIFICATION, 64 USE_SSL_FAILED,
+        // 77 SSL_CACERT_BADFILE, 80 SSL_SHUTDOWN_FAILED, 82 SSL_CRL_BADFILE,
+        // 83 SSL_ISSUER_ERROR, 90 PINNEDPUBKEYNOTMATCH, 91 INVALIDCERTSTATUS,
+        // 98 SSL_CLIENTCERT, 101 ECH_REQUIRED
+        35 | 53 | 54 | 58 | 59 | 60 | 64 | 66 | 77 | 80 | 82 | 83 | 90 | 91 | 98 | 101 => {
+            NETTASK_E_TLS
+        }
+        // 25 UPLOAD_FAILED, 26 READ_ERROR (the body could not be read),
+        // 55 SEND_ERROR, 65 SEND_FAIL_REWIND
+        25 | 26 | 55 | 65 => NETTASK_E_SEND,
+        47 => NETTASK_E_TOO_MANY_REDIRECTS,
+        63 => NETTASK_E_TOO_LARGE, // FILESIZE_EXCEEDED
+        42 => NETTASK_E_ABORTED,   // ABORTED_BY_CALLBACK
+        // 22 HTTP_RETURNED_ERROR and 94 AUTH_ERROR need options nettask does
+        // not set; 2 FAILED_INIT, 4 NOT_BUILT_IN, 27 OUT_OF_MEMORY, 41
+        // FUNCTION_NOT_FOUND, 43 BAD_FUNCTION_ARGUMENT, 48 UNKNOWN_OPTION,
+        // 81 AGAIN, 93 RECURSIVE_API_CALL, 99 UNRECOVERABLE_POLL are bugs or
+        // exhaustion; the rest belong to protocols nettask does not enable
+        // (FTP, TFTP, LDAP, SSH, RTSP, TELNET) or are obsolete.
+        2..=LAST_CURL_CODE => NETTASK_E_INTERNAL,
+        // A libcurl newer than this table.
+        _ => NETTASK_E_INTERNAL,
     }
 }
 
@@ -251,6 +268,54 @@ mod tests {
         }
         assert_eq!(Code::from_raw(-1), None);
         assert_eq!(Code::from_raw(names.len() as i64), None);
+    }
+
+    #[test]
+    fn every_curl_code_is_mapped_on_purpose() {
+        // What a server or the network can cause, by code.
+        let by_network = [
+            (1, Code::NETTASK_E_RECV),
+            (3, Code::NETTASK_E_RECV),
+            (5, Code::NETTASK_E_DNS),
+            (6, Code::NETTASK_E_DNS),
+            (7, Code::NETTASK_E_CONNECT),
+            (8, Code::NETTASK_E_RECV),
+            (16, Code::NETTASK_E_RECV),
+            (18, Code::NETTASK_E_RECV),
+            (23, Code::NETTASK_E_RECV),
+            (28, Code::NETTASK_E_TIMEOUT),
+            (35, Code::NETTASK_E_TLS),
+            (47, Code::NETTASK_E_TOO_MANY_REDIRECTS),
+            (52, Code::NETTASK_E_RECV),
+            (55, Code::NETTASK_E_SEND),
+            (56, Code::NETTASK_E_RECV),
+            (60, Code::NETTASK_E_TLS),
+            (61, Code::NETTASK_E_RECV),
+            (63, Code::NETTASK_E_TOO_LARGE),
+            (90, Code::NETTASK_E_TLS),
+            (92, Code::NETTASK_E_RECV),
+            (97, Code::NETTASK_E_CONNECT),
+            (100, Code::NETTASK_E_RECV),
+        ];
+        for (curl, code) in by_network {
+            assert_eq!(code_of_curl(curl), code, "CURLcode {curl}");
+        }
+        // Nothing maps to "the caller was wrong": create checked that.
+        for curl in 0..=LAST_CURL_CODE + 5 {
+            assert_ne!(
+                code_of_curl(curl),
+                Code::NETTASK_E_INVALID_ARGUMENT,
+                "{curl}"
+            );
+        }
+        // The bugs and exhaustion that stay INTERNAL.
+        for curl in [2, 27, 43, 48, 93, 99] {
+            assert_eq!(code_of_curl(curl), Code::NETTASK_E_INTERNAL, "{curl}");
+        }
+        assert_eq!(
+            curl::Error::new(LAST_CURL_CODE).description(),
+            "ECH attempted but failed"
+        );
     }
 
     #[test]

@@ -14,16 +14,17 @@ use std::time::{Duration, Instant};
 use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
+use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_HTTP_VERSION, Info};
 use crate::error::{Code, Error, Failure};
 use crate::idle_connections::IdleConnections;
-use crate::idle_timers::IdleTimers;
+use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
 use crate::options::ClientOptions;
 use crate::poller::Poller;
 use crate::profile::Profile;
 use crate::result::TaskResult;
 use crate::task::{NO_SLOT, Task, TaskInbox};
-use crate::transfer::{self, Ending, Job, Transfer};
+use crate::transfer::{self, Ending, Job, Next, Transfer};
 
 /// A wait never sleeps longer, so a lost wakeup costs latency, not a hang.
 const MAX_POLL: Duration = Duration::from_secs(1);
@@ -56,6 +57,8 @@ pub(crate) struct EventLoop {
     spare: Vec<Easy2<Job>>,
     /// Idle deadlines of the running transfers that have an idle timeout.
     idle_timers: IdleTimers,
+    /// When each socket last had bytes to read, kept while idle timers run.
+    socket_reads: SocketReads,
     /// Admissions so far, numbering each one.
     admissions: u64,
     idle_connections: IdleConnections,
@@ -109,6 +112,7 @@ impl EventLoop {
             waiting: VecDeque::new(),
             spare: Vec::new(),
             idle_timers: IdleTimers::default(),
+            socket_reads: SocketReads::default(),
             admissions: 0,
             idle_connections: IdleConnections::default(),
             aborted_slots: Vec::new(),
@@ -148,7 +152,12 @@ impl EventLoop {
             let timeout = self.poll_timeout(curl_timer);
             let multi = &self.multi;
             let mut failed = None;
-            let waited = self.poller.wait(timeout, |socket, events| {
+            let mut reads = (!self.idle_timers.is_empty()).then_some(&mut self.socket_reads);
+            let mut now = None;
+            let waited = self.poller.wait(timeout, |socket, events, interest| {
+                if let (Some(reads), true) = (reads.as_deref_mut(), interest.read) {
+                    reads.record(socket as usize, *now.get_or_insert_with(Instant::now));
+                }
                 match multi.action(socket, events) {
                     // A socket libcurl dropped while this batch was read.
                     Err(e) if e.is_bad_socket() => {}
@@ -251,11 +260,30 @@ impl EventLoop {
         let options = task
             .take_options()
             .ok_or_else(|| Failure::new(Code::NETTASK_E_INTERNAL, "task options missing"))?;
-        let timeout = options.timeout.unwrap_or(self.options.default_timeout);
-        let remaining = timeout
+        let transfer = Transfer::new(Arc::clone(task), options, &self.options)?;
+        self.insert(transfer)
+    }
+
+    /// Puts the current hop of `transfer` into libcurl, on a free slot. On
+    /// failure the transfer is dropped (a download's temporary file with
+    /// it), and the caller completes the task.
+    fn insert(&mut self, mut transfer: Transfer) -> Result<(), Failure> {
+        let task = Arc::clone(transfer.task());
+        let request = transfer.request();
+        let timeout = request.timeout.unwrap_or(self.options.default_timeout);
+        let Some(remaining) = timeout
             .checked_sub(task.started_at().elapsed())
             .filter(|d| !d.is_zero())
-            .ok_or_else(Failure::timeout)?;
+        else {
+            return Err(Failure::timeout());
+        };
+        // With a per-host limit, transfers wait inside libcurl for a
+        // connection and must take the one that frees up: no estimate.
+        let origin = IdleConnections::origin(&request.url, request.http2_prior_knowledge)
+            .filter(|_| self.options.max_connections_per_host == 0);
+        let fresh = origin
+            .as_deref()
+            .is_some_and(|o| !self.idle_connections.take(o));
         let mut easy = match self.spare.pop() {
             Some(mut easy) => {
                 easy.reset();
@@ -263,52 +291,40 @@ impl EventLoop {
             }
             None => Easy2::new(Job::default()),
         };
-        // With a per-host limit, transfers wait inside libcurl for a
-        // connection and must take the one that frees up: no estimate.
-        let origin = IdleConnections::origin(&options.url, options.http2_prior_knowledge)
-            .filter(|_| self.options.max_connections_per_host == 0);
-        let fresh = origin
-            .as_deref()
-            .is_some_and(|o| !self.idle_connections.take(o));
-        if let Err(failure) = transfer::prepare(
-            &mut easy,
-            Arc::clone(task),
-            options,
-            &self.options,
-            remaining,
-            fresh,
-        ) {
+        let admitted_at = Instant::now();
+        transfer.joined(admitted_at - task.started_at());
+        if let Err(failure) = transfer::attach(&mut easy, transfer, &self.options, remaining, fresh)
+        {
             self.spare.push(easy);
             return Err(failure);
         }
+        let internal = |e: &dyn std::fmt::Display| {
+            Failure::new(Code::NETTASK_E_INTERNAL, format!("libcurl: {e}"))
+        };
+        let mut handle = self.multi.add2(easy).map_err(|e| internal(&e))?;
         let slot = self.free_slots.pop().unwrap_or_else(|| {
             self.running.push(None);
             self.running.len() - 1
         });
-        let internal = |e: &dyn std::fmt::Display| {
-            Failure::new(Code::NETTASK_E_INTERNAL, format!("libcurl: {e}"))
-        };
-        let mut handle = match self.multi.add2(easy) {
-            Ok(handle) => handle,
-            Err(e) => {
-                self.free_slots.push(slot);
-                return Err(internal(&e));
-            }
-        };
         if let Err(e) = handle.set_token(slot) {
-            let _ = self.multi.remove2(handle);
             self.free_slots.push(slot);
+            let _ = self.multi.remove2(handle);
             return Err(internal(&e));
         }
         task.slot.store(slot, Ordering::Relaxed);
         self.admissions += 1;
         let admission = self.admissions;
-        if let Some(deadline) = handle.get_ref().0.as_ref().and_then(|t| t.idle_deadline()) {
+        if let Some(deadline) = handle
+            .get_ref()
+            .0
+            .as_ref()
+            .and_then(|t| t.idle_deadline(None))
+        {
             self.idle_timers.watch((slot, admission), deadline);
         }
         self.running[slot] = Some(Running {
             handle,
-            admitted_at: Instant::now(),
+            admitted_at,
             admission,
             origin,
         });
@@ -328,8 +344,8 @@ impl EventLoop {
         }
     }
 
-    /// Removes a transfer from the multi handle and completes its task
-    /// (unless `abort_running` completed it already).
+    /// Removes a transfer from the multi handle, and starts its next hop
+    /// or completes its task (unless `abort_running` completed it already).
     fn finish(&mut self, slot: usize, ending: Ending) {
         let Some(running) = self.running.get_mut(slot).and_then(Option::take) else {
             return;
@@ -341,12 +357,40 @@ impl EventLoop {
             Err(_) => return, // cannot happen: the handle was in this multi
         };
         let detail = easy.take_error_buf();
-        if let Some(transfer) = easy.get_mut().0.take() {
-            let (admitted_at, origin) = (running.admitted_at, running.origin);
-            self.deliver(transfer, easy.raw(), admitted_at, origin, ending, detail);
+        if let Some(mut transfer) = easy.get_mut().0.take() {
+            // SAFETY: `easy` is the hop's live handle, on the event thread.
+            match unsafe { transfer.next(ending, easy.raw()) } {
+                Next::Complete(ending) => {
+                    let kept = matches!(ending, Ending::Curl(Ok(())));
+                    self.connection_idle(running.origin, kept);
+                    let hop_start = running.admitted_at - transfer.task().started_at();
+                    self.deliver(transfer, easy.raw(), hop_start, ending, detail);
+                }
+                Next::Follow { reusable } => {
+                    self.connection_idle(running.origin, reusable);
+                    self.recycle(easy);
+                    let task = Arc::clone(transfer.task());
+                    if let Err(failure) = self.insert(transfer) {
+                        complete_unrun(&task, &failure);
+                    }
+                    return;
+                }
+            }
         }
+        self.recycle(easy);
+    }
+
+    /// Keeps a finished handle for a later task, up to `SPARE_HANDLES`.
+    fn recycle(&mut self, easy: Easy2<Job>) {
         if self.spare.len() < SPARE_HANDLES {
             self.spare.push(easy);
+        }
+    }
+
+    /// Counts the connection a transfer to `origin` left open for reuse.
+    fn connection_idle(&mut self, origin: Option<Box<str>>, kept: bool) {
+        if let (true, Some(origin)) = (kept, origin) {
+            self.idle_connections.put(origin);
         }
     }
 
@@ -361,10 +405,16 @@ impl EventLoop {
         let Some(transfer) = running.handle.get_mut().0.take() else {
             return;
         };
-        let (raw, admitted_at) = (running.handle.raw(), running.admitted_at);
+        let raw = running.handle.raw();
+        let hop_start = running.admitted_at - transfer.task().started_at();
         self.aborted_slots.push(slot);
-        let ending = Ending::Loop(Failure::aborted());
-        self.deliver(transfer, raw, admitted_at, None, ending, None);
+        self.deliver(
+            transfer,
+            raw,
+            hop_start,
+            Ending::Loop(Failure::aborted()),
+            None,
+        );
     }
 
     /// Removes the handles `abort_running` left in the multi handle.
@@ -380,26 +430,21 @@ impl EventLoop {
         &mut self,
         transfer: Transfer,
         easy: *mut curl_sys::CURL,
-        admitted_at: Instant,
-        origin: Option<Box<str>>,
+        hop_start: Duration,
         ending: Ending,
         detail: Option<String>,
     ) {
         let task = Arc::clone(transfer.task());
         task.slot.store(NO_SLOT, Ordering::Relaxed);
-        if let (Ending::Curl(Ok(())), Some(origin)) = (&ending, origin) {
-            self.idle_connections.put(origin);
-        }
-        let started = task.started_at();
-        // SAFETY: `easy` is a live easy handle of this loop's, and only the
+        // SAFETY: `easy` is the transfer's live easy handle, and only the
         // event thread (this one) uses it.
-        let profile = unsafe { Profile::read(easy, admitted_at - started, started.elapsed()) };
-        task.complete(&transfer.into_result(ending, detail, profile));
+        let result = unsafe { transfer.into_result(ending, detail, easy, hop_start) };
+        task.complete(&result);
     }
 
     /// Fails transfers on which no byte arrived for their idle timeout.
     fn expire_idle(&mut self) {
-        let running = &self.running;
+        let (running, reads) = (&self.running, &self.socket_reads);
         let expired = self
             .idle_timers
             .expired(Instant::now(), |(slot, admission)| {
@@ -407,7 +452,17 @@ impl EventLoop {
                     .get(slot)?
                     .as_ref()
                     .filter(|r| r.admission == admission)?;
-                r.handle.get_ref().0.as_ref()?.idle_deadline()
+                let transfer = r.handle.get_ref().0.as_ref()?;
+                // SAFETY: the handle is live in the multi handle, and only
+                // the event thread (this one) uses it.
+                let info = unsafe { Info::new(r.handle.raw()) };
+                // On HTTP/2 the connection's bytes may be another stream's.
+                let multiplexed = matches!(info.long(CURLINFO_HTTP_VERSION), 3 | 30);
+                let read = info
+                    .socket(CURLINFO_ACTIVESOCKET)
+                    .filter(|_| !multiplexed)
+                    .and_then(|fd| reads.last(fd as usize));
+                transfer.idle_deadline(read)
             });
         for (slot, _) in expired {
             self.finish(slot, Ending::Loop(Failure::timeout()));

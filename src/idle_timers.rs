@@ -22,6 +22,10 @@ impl IdleTimers {
         self.heap.push(Reverse((deadline, id)));
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
     /// The earliest deadline queued (maybe since moved later, or of a
     /// transfer that ended: waking for it is harmless).
     pub fn next(&self) -> Option<Instant> {
@@ -49,6 +53,27 @@ impl IdleTimers {
             }
         }
         expired
+    }
+}
+
+/// When each socket last had bytes to read, indexed by descriptor: the
+/// bytes that libcurl's callbacks do not show (a response head arriving
+/// one byte at a time hands over no line), for the idle timeouts.
+#[derive(Default)]
+pub(crate) struct SocketReads {
+    last: Vec<Option<Instant>>,
+}
+
+impl SocketReads {
+    pub fn record(&mut self, fd: usize, at: Instant) {
+        if fd >= self.last.len() {
+            self.last.resize(fd + 1, None);
+        }
+        self.last[fd] = Some(at);
+    }
+
+    pub fn last(&self, fd: usize) -> Option<Instant> {
+        self.last.get(fd).copied().flatten()
     }
 }
 

@@ -12,6 +12,7 @@
 //! `delivery.rs` (queued delivery on the host's thread), `url.rs`.
 
 mod client;
+mod curl_info;
 mod error;
 mod event_loop;
 pub mod ffi;
@@ -22,6 +23,7 @@ mod listeners;
 mod options;
 mod poller;
 mod profile;
+mod redirect;
 mod response;
 mod result;
 mod task;

@@ -185,9 +185,18 @@ impl RequestOptions {
     }
 }
 
+/// The longest URL libcurl takes (its CURL_MAX_INPUT_LENGTH).
+pub const MAX_URL_LEN: usize = 8_000_000;
+
 /// Accepts absolute `http://` and `https://` URLs with a host and a valid
 /// port, and nothing that could split the request line.
 pub fn validate_url(url: &str) -> Result<(), Error> {
+    if url.len() > MAX_URL_LEN {
+        return Err(Error::invalid_argument(format!(
+            "the URL is {} bytes long; libcurl takes at most {MAX_URL_LEN}",
+            url.len()
+        )));
+    }
     let bad = |why: &str| {
         Err(Error::invalid_argument(format!(
             "invalid URL {url:?}: {why}"
@@ -293,6 +302,13 @@ mod tests {
         ] {
             assert!(validate_url(bad).is_err(), "{bad}");
         }
+        let longest = format!("http://h/{}", "a".repeat(MAX_URL_LEN - 9));
+        assert!(validate_url(&longest).is_ok());
+        let why = validate_url(&format!("{longest}a")).unwrap_err().message;
+        assert_eq!(
+            why,
+            "the URL is 8000001 bytes long; libcurl takes at most 8000000"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::ffi::{CStr, CString, c_char, c_long};
 use std::time::Duration;
 
+use crate::curl_info::*;
+
 // The one definition of the profile: the header's struct is generated
 // from it, and `Profile` keeps one beside the string `peer_ip` points to.
 /// Timings and connection facts of a finished task. Times are
@@ -105,66 +107,83 @@ impl Profile {
         Profile::new(c, CString::default())
     }
 
-    /// Reads a transfer's info. `queued` is the time from start until the
-    /// handle joined the multi handle, where libcurl's clock starts.
+    /// Reads a transfer's info. `clock` says when it was queued, when its
+    /// last hop joined the multi handle (where libcurl's clock starts) and
+    /// when it ended; `earlier` is what the redirect hops before it did.
     ///
     /// # Safety
     /// `easy` is a live libcurl easy handle, not used by another thread
     /// during the call (it may still be in its multi handle).
-    pub unsafe fn read(easy: *mut curl_sys::CURL, queued: Duration, total: Duration) -> Profile {
-        let info = Info(easy);
-        let base = micros(queued);
+    pub unsafe fn read(easy: *mut curl_sys::CURL, clock: Clock, earlier: &Hops) -> Profile {
+        // SAFETY: the caller's promise.
+        let info = unsafe { Info::new(easy) };
+        let base = micros(clock.hop_start);
         // libcurl reports 0 for a step that did not happen.
         let at = |item| match info.off_t(item) {
             us if us > 0 => base + us,
             _ => -1,
         };
-        let redirect_count = u32::try_from(info.long(CURLINFO_REDIRECT_COUNT)).unwrap_or(0);
         let peer_port = u16::try_from(info.long(CURLINFO_PRIMARY_PORT)).unwrap_or(0);
-        let header_bytes = u64::try_from(info.long(curl_sys::CURLINFO_HEADER_SIZE)).unwrap_or(0);
+        let this_hop = Hops::of(&info);
         let c = nettask_profile {
-            queued_us: base,
+            queued_us: micros(clock.queued),
             dns_done_us: at(CURLINFO_NAMELOOKUP_TIME_T),
             connect_done_us: at(CURLINFO_CONNECT_TIME_T),
             tls_done_us: at(CURLINFO_APPCONNECT_TIME_T),
             request_sent_us: at(CURLINFO_PRETRANSFER_TIME_T),
             first_byte_us: at(CURLINFO_STARTTRANSFER_TIME_T),
-            total_us: micros(total),
-            redirect_us: if redirect_count > 0 {
-                at(CURLINFO_REDIRECT_TIME_T)
-            } else {
-                -1
-            },
-            redirect_count,
+            total_us: micros(clock.total),
+            redirect_us: if earlier.count > 0 { base } else { -1 },
+            redirect_count: earlier.count,
             socket_reused: peer_port != 0 && info.long(CURLINFO_NUM_CONNECTS) == 0,
             peer_ip: std::ptr::null(),
             peer_port,
             local_port: u16::try_from(info.long(CURLINFO_LOCAL_PORT)).unwrap_or(0),
             protocol: protocol_name(info.long(CURLINFO_HTTP_VERSION)).as_ptr(),
-            // REQUEST_SIZE counts request heads and bodies, redirects included.
-            bytes_sent: u64::try_from(info.long(curl_sys::CURLINFO_REQUEST_SIZE)).unwrap_or(0),
-            bytes_received: header_bytes
-                + u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0),
+            bytes_sent: earlier.bytes_sent + this_hop.bytes_sent,
+            bytes_received: earlier.bytes_received + this_hop.bytes_received,
         };
         Profile::new(c, info.string(CURLINFO_PRIMARY_IP).unwrap_or_default())
     }
 }
 
-// Values from curl/curl.h (curl-sys exports only some).
-const CURLINFO_OFF_T: curl_sys::CURLINFO = 0x600000;
-const CURLINFO_REDIRECT_COUNT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 20;
-const CURLINFO_NUM_CONNECTS: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 26;
-const CURLINFO_PRIMARY_IP: curl_sys::CURLINFO = curl_sys::CURLINFO_STRING + 32;
-const CURLINFO_PRIMARY_PORT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 40;
-const CURLINFO_LOCAL_PORT: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 42;
-const CURLINFO_HTTP_VERSION: curl_sys::CURLINFO = curl_sys::CURLINFO_LONG + 46;
-const CURLINFO_SIZE_DOWNLOAD_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 8;
-const CURLINFO_NAMELOOKUP_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 51;
-const CURLINFO_CONNECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 52;
-const CURLINFO_PRETRANSFER_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 53;
-const CURLINFO_STARTTRANSFER_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 54;
-const CURLINFO_REDIRECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 55;
-const CURLINFO_APPCONNECT_TIME_T: curl_sys::CURLINFO = CURLINFO_OFF_T + 56;
+/// When a transfer was queued, started its last hop, and ended, from
+/// `nettask_start`.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub queued: Duration,
+    pub hop_start: Duration,
+    pub total: Duration,
+}
+
+/// The redirect hops a transfer followed, and their bytes on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hops {
+    pub count: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl Hops {
+    /// Counts the hop that just ended on `info`'s handle.
+    pub(crate) fn add(&mut self, info: &Info) {
+        let hop = Hops::of(info);
+        self.count += 1;
+        self.bytes_sent += hop.bytes_sent;
+        self.bytes_received += hop.bytes_received;
+    }
+
+    fn of(info: &Info) -> Hops {
+        let long = |item| u64::try_from(info.long(item)).unwrap_or(0);
+        Hops {
+            count: 0,
+            // REQUEST_SIZE counts the request head and body.
+            bytes_sent: long(curl_sys::CURLINFO_REQUEST_SIZE),
+            bytes_received: long(curl_sys::CURLINFO_HEADER_SIZE)
+                + u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0),
+        }
+    }
+}
 
 fn protocol_name(version: c_long) -> &'static CStr {
     match version {
@@ -173,41 +192,5 @@ fn protocol_name(version: c_long) -> &'static CStr {
         3 => c"h2",
         30 => c"h3",
         _ => c"",
-    }
-}
-
-/// `curl_easy_getinfo` on a live easy handle (see `Profile::read`); an
-/// item libcurl does not have reads as 0 or `None`.
-struct Info(*mut curl_sys::CURL);
-
-impl Info {
-    fn long(&self, item: curl_sys::CURLINFO) -> c_long {
-        let mut value: c_long = 0;
-        // SAFETY: `self.0` is a live easy handle (the contract of
-        // `Profile::read`), and `item` is a CURLINFO_LONG item, for which
-        // libcurl writes one `long`.
-        let rc = unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut c_long) };
-        if rc == curl_sys::CURLE_OK { value } else { 0 }
-    }
-
-    fn off_t(&self, item: curl_sys::CURLINFO) -> i64 {
-        let mut value: i64 = 0;
-        // SAFETY: a live easy handle (see `long`), and `item` is a
-        // CURLINFO_OFF_T item, for which libcurl writes one `curl_off_t` (i64).
-        let rc = unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut i64) };
-        if rc == curl_sys::CURLE_OK { value } else { 0 }
-    }
-
-    fn string(&self, item: curl_sys::CURLINFO) -> Option<CString> {
-        let mut value: *const c_char = std::ptr::null();
-        // SAFETY: a live easy handle (see `long`), and `item` is a
-        // CURLINFO_STRING item, for which libcurl writes a pointer to a
-        // NUL-terminated string it owns, or NULL.
-        let rc =
-            unsafe { curl_sys::curl_easy_getinfo(self.0, item, &mut value as *mut *const c_char) };
-        // SAFETY: non-NULL values are NUL-terminated strings that live at
-        // least until the next call on the handle; copied at once.
-        (rc == curl_sys::CURLE_OK && !value.is_null())
-            .then(|| unsafe { CStr::from_ptr(value) }.into())
     }
 }

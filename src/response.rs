@@ -99,12 +99,20 @@ impl ResponseHead {
             .ok()
     }
 
-    /// Whether libcurl moves on from this response: an interim 1xx, or a
-    /// redirect it follows. The other responses are final.
-    pub fn is_interim(&self, following_redirects: bool) -> bool {
-        let redirect = matches!(self.status_code, 301 | 302 | 303 | 307 | 308);
+    /// An interim 1xx response: libcurl reads the final one after it.
+    pub fn is_interim(&self) -> bool {
         (100..200).contains(&self.status_code)
-            || (following_redirects && redirect && self.headers.get("location").is_some())
+    }
+
+    /// Where a redirect that fetch follows points: a 301, 302, 303, 307 or
+    /// 308 with a non-blank `Location`. Any other response is final.
+    pub fn redirect_location(&self) -> Option<&CStr> {
+        if !matches!(self.status_code, 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        self.headers
+            .get("location")
+            .filter(|l| !l.to_bytes().iter().all(u8::is_ascii_whitespace))
     }
 }
 
@@ -114,20 +122,34 @@ pub struct HeadParser {
     current: Option<ResponseHead>,
 }
 
+/// A head that is not valid HTTP, with a sentence saying what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
 impl HeadParser {
     /// Feeds one line (with its CRLF). Returns the head when the blank line
-    /// that ends it arrives.
-    pub fn feed(&mut self, line: &[u8]) -> Option<ResponseHead> {
+    /// that ends it arrives. libcurl hands over the lines of every head it
+    /// accepts; the first must be a status line as RFC 9112 writes it,
+    /// which libcurl checks less strictly (it takes `http/1.1 200` or a
+    /// tab between fields).
+    pub fn feed(&mut self, line: &[u8]) -> Result<Option<ResponseHead>, Malformed> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(head) = self.current.as_mut() else {
+            return match parse_status_line(line) {
+                Some(head) => {
+                    self.current = Some(head);
+                    Ok(None)
+                }
+                None => Err(Malformed(format!(
+                    "the server sent a malformed status line: {}",
+                    quote(line)
+                ))),
+            };
+        };
         if line.is_empty() {
-            return self.current.take();
+            return Ok(self.current.take());
         }
-        if let Some(head) = parse_status_line(line) {
-            self.current = Some(head);
-            return None;
-        }
-        let head = self.current.as_mut()?;
         if matches!(line[0], b' ' | b'\t') {
             // obs-fold: a continuation of the previous value.
             head.headers.extend_last(trim(line));
@@ -135,8 +157,16 @@ impl HeadParser {
             head.headers
                 .push(trim(&line[..colon]), trim(&line[colon + 1..]));
         }
-        None
+        Ok(None)
     }
+}
+
+/// `bytes` for a message: quoted, escaped, at most 80 bytes of them.
+pub fn quote(bytes: &[u8]) -> String {
+    const MAX: usize = 80;
+    let shown = &bytes[..bytes.len().min(MAX)];
+    let more = if bytes.len() > MAX { "..." } else { "" };
+    format!("\"{}\"{more}", shown.escape_ascii())
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -151,17 +181,27 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
+/// `HTTP/<digit>.<digit> <3 digits>[ <reason>]` as RFC 9112 has it (the
+/// reason may be missing, as many servers send it), or the `HTTP/2 200`
+/// and `HTTP/3 200` lines libcurl writes for those protocols.
 fn parse_status_line(line: &[u8]) -> Option<ResponseHead> {
     let rest = line.strip_prefix(b"HTTP/")?;
-    let mut parts = rest.splitn(3, |&b| b == b' ');
-    let http_version: &'static CStr = match parts.next()? {
+    let (version, rest) = rest.split_at_checked(rest.iter().position(|&b| b == b' ')?)?;
+    let http_version: &'static CStr = match version {
         b"1.0" => c"1.0",
         b"1.1" => c"1.1",
-        b"2" | b"2.0" => c"2",
+        b"2" => c"2",
         b"3" => c"3",
         _ => return None,
     };
-    let status_code = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let (code, reason) = rest[1..].split_at_checked(3)?;
+    if !code.iter().all(u8::is_ascii_digit) || code[0] == b'0' {
+        return None;
+    }
+    if !(reason.is_empty() || reason[0] == b' ') {
+        return None;
+    }
+    let status_code = code.iter().fold(0, |n, &d| n * 10 + i32::from(d - b'0'));
     Some(ResponseHead {
         status_code,
         http_version,
@@ -177,22 +217,34 @@ fn parse_status_line(line: &[u8]) -> Option<ResponseHead> {
 mod tests {
     use super::*;
 
+    fn feed_all(p: &mut HeadParser, lines: &[&[u8]]) -> Option<ResponseHead> {
+        lines.iter().map(|l| p.feed(l).unwrap()).last().flatten()
+    }
+
     #[test]
     fn parses_heads_in_wire_order() {
         let mut p = HeadParser::default();
-        assert!(p.feed(b"HTTP/1.1 302 Found\r\n").is_none());
-        p.feed(b"Location: /next\r\n");
-        let first = p.feed(b"\r\n").unwrap();
-        assert!(first.is_interim(true));
-        assert!(!first.is_interim(false));
+        let first = feed_all(
+            &mut p,
+            &[b"HTTP/1.1 302 Found\r\n", b"Location: /next\r\n", b"\r\n"],
+        );
+        let first = first.unwrap();
+        assert!(!first.is_interim());
+        assert_eq!(first.redirect_location(), Some(c"/next"));
 
-        p.feed(b"HTTP/2 200\r\n");
-        p.feed(b"set-cookie: a=1\r\n");
-        p.feed(b"Set-Cookie:  b=2 \r\n");
-        p.feed(b"X-Long: one\r\n");
-        p.feed(b"\t two\r\n");
-        p.feed(b"Content-Length: 42\r\n");
-        let head = p.feed(b"\r\n").unwrap();
+        let head = feed_all(
+            &mut p,
+            &[
+                b"HTTP/2 200 \r\n",
+                b"set-cookie: a=1\r\n",
+                b"Set-Cookie:  b=2 \r\n",
+                b"X-Long: one\r\n",
+                b"\t two\r\n",
+                b"Content-Length: 42\r\n",
+                b"\r\n",
+            ],
+        )
+        .unwrap();
         assert_eq!(head.status_code, 200);
         assert_eq!(head.http_version, c"2");
         let pairs: Vec<(String, String)> = head
@@ -210,14 +262,84 @@ mod tests {
         assert_eq!(pairs[2], ("X-Long".into(), "one two".into()));
         assert_eq!(head.content_length(), Some(42));
         assert_eq!(head.headers.get("SET-COOKIE"), Some(c"a=1"));
+        assert_eq!(head.redirect_location(), None);
+    }
+
+    #[test]
+    fn accepts_only_rfc_9112_status_lines() {
+        for ok in [
+            &b"HTTP/1.1 200 OK\r\n"[..],
+            b"HTTP/1.0 404 Not Found\r\n",
+            b"HTTP/1.1 200\r\n",
+            b"HTTP/1.1 599 \r\n",
+            b"HTTP/1.1 200 OK \t with\ttabs\r\n",
+            b"HTTP/2 200 \r\n",
+            b"HTTP/3 103 \r\n",
+        ] {
+            let head = HeadParser::default().feed(ok);
+            assert_eq!(head, Ok(None), "{}", ok.escape_ascii());
+        }
+        for bad in [
+            &b"http/1.1 200 OK\r\n"[..],
+            b"HTTP/1.1\t200\tOK\r\n",
+            b"HTTP/1.2 200 OK\r\n",
+            b"HTTP/2.0 200 OK\r\n",
+            b"HTTP/1.1 20 OK\r\n",
+            b"HTTP/1.1 abc OK\r\n",
+            b"HTTP/1.1 0200 OK\r\n",
+            b"HTTP/1.1 2000 OK\r\n",
+            b"HTTP/1.1 099 OK\r\n",
+            b"HTTP/1.1  200 OK\r\n",
+            b"HTTP/1.1 200\tOK\r\n",
+            b" HTTP/1.1 200 OK\r\n",
+            b"\r\n",
+            b"garbage\r\n",
+        ] {
+            let Err(Malformed(why)) = HeadParser::default().feed(bad) else {
+                panic!("accepted {}", bad.escape_ascii());
+            };
+            assert!(
+                why.starts_with("the server sent a malformed status line: \""),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn follows_only_fetch_redirects_with_a_location() {
+        let head = |status: &str, location: &str| {
+            let mut p = HeadParser::default();
+            p.feed(format!("HTTP/1.1 {status} X\r\n").as_bytes())
+                .unwrap();
+            p.feed(format!("Location:{location}\r\n").as_bytes())
+                .unwrap();
+            p.feed(b"\r\n").unwrap().unwrap()
+        };
+        for status in ["301", "302", "303", "307", "308"] {
+            assert_eq!(head(status, " /a").redirect_location(), Some(c"/a"));
+            assert_eq!(head(status, "").redirect_location(), None);
+            assert_eq!(head(status, " \t ").redirect_location(), None);
+        }
+        for status in ["300", "304", "305", "306", "399", "200"] {
+            assert_eq!(head(status, " /a").redirect_location(), None);
+        }
+        assert!(head("100", "").is_interim());
+    }
+
+    #[test]
+    fn quotes_what_the_server_sent_briefly() {
+        assert_eq!(quote(b"a\"\x01"), "\"a\\\"\\x01\"");
+        assert_eq!(quote(&[b'x'; 100]), format!("\"{}\"...", "x".repeat(80)));
     }
 
     #[test]
     fn drops_nul_bytes_sent_by_a_server() {
         let mut p = HeadParser::default();
-        p.feed(b"HTTP/1.1 200 OK\r\n");
-        p.feed(b"X-A\0: b\0c\r\n");
-        let head = p.feed(b"\r\n").unwrap();
+        let head = feed_all(
+            &mut p,
+            &[b"HTTP/1.1 200 OK\r\n", b"X-A\0: b\0c\r\n", b"\r\n"],
+        );
+        let head = head.unwrap();
         let (name, value) = head.headers.iter().next().unwrap();
         assert_eq!((name, value), (c"X-A", c"bc"));
     }

@@ -71,11 +71,11 @@ impl Poller {
 
     /// Waits up to `timeout` for ready sockets or a wakeup, then calls
     /// `ready` with each ready socket libcurl watches and what it is ready
-    /// for.
+    /// for (as libcurl takes it, and as flags).
     pub fn wait(
         &mut self,
         timeout: Duration,
-        mut ready: impl FnMut(Socket, &Events),
+        mut ready: impl FnMut(Socket, &Events, Interest),
     ) -> io::Result<()> {
         self.ready.clear();
         self.selector.wait(&mut self.ready, timeout)?;
@@ -86,7 +86,7 @@ impl Poller {
         for &(fd, interest) in &self.ready {
             let mut what = Events::new();
             what.input(interest.read).output(interest.write);
-            ready(fd as Socket, &what);
+            ready(fd as Socket, &what, interest);
         }
         Ok(())
     }

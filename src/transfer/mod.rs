@@ -16,10 +16,12 @@ use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, Write
 use file_body::FileBody;
 use memory_body::MemoryBody;
 
+use crate::curl_info::{CURLINFO_REDIRECT_URL, Info};
 use crate::error::{Code, Failure};
 use crate::options::{ClientOptions, Method, RequestOptions};
-use crate::profile::Profile;
-use crate::response::{HeadParser, ResponseHead};
+use crate::profile::{Clock, Hops, Profile};
+use crate::redirect;
+use crate::response::{HeadParser, Malformed, ResponseHead};
 use crate::result::{TaskKind, TaskResult};
 use crate::task::Task;
 use crate::util::message;
@@ -37,52 +39,174 @@ pub(crate) enum Ending {
     Loop(Failure),
 }
 
-/// The `curl::easy::Handler` of every task.
+/// What the loop does with a hop libcurl has finished.
+pub(crate) enum Next {
+    /// Complete the task.
+    Complete(Ending),
+    /// Start the transfer's next hop; `reusable` says whether the hop's
+    /// connection stayed open for reuse.
+    Follow { reusable: bool },
+}
+
+/// A redirect's body is thrown away: up to this much of it is read so the
+/// connection can carry the next hop; past it the connection is closed.
+const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
+
+/// The `curl::easy::Handler` of every task, across its redirect hops.
 pub(crate) struct Transfer {
     task: Arc<Task>,
+    /// What the current hop sends (a redirect rewrites it).
+    request: RequestOptions,
     parser: HeadParser,
-    following_redirects: bool,
-    /// HEAD responses announce a length they do not send.
-    expects_body: bool,
+    /// The status of this hop's response when it is a redirect to follow.
+    redirect: Option<i32>,
+    /// Bytes of that redirect's body thrown away so far.
+    redirect_body: u64,
+    /// The hops followed so far.
+    hops: Hops,
+    /// When the first hop joined the multi handle, from start.
+    queued: Option<Duration>,
+    /// The final response's head, once it arrived.
     head: Option<ResponseHead>,
-    limit: Option<u64>,
     received: u64,
-    upload: Vec<u8>,
     upload_pos: usize,
     sink: Sink,
-    idle_timeout: Option<Duration>,
-    /// When the last byte of the response arrived (or the transfer began);
-    /// kept only with an idle timeout, to spare a clock read per callback.
+    /// When the last byte moved (or the hop began); kept only with an idle
+    /// timeout, to spare a clock read per callback.
     last_activity: Instant,
     /// Why the handler stopped the transfer itself, if it did.
     stop: Option<Failure>,
 }
 
 impl Transfer {
+    /// A transfer for `task`, with its body sink (a download's temporary
+    /// file is created here).
+    pub fn new(
+        task: Arc<Task>,
+        request: RequestOptions,
+        client: &ClientOptions,
+    ) -> Result<Transfer, Failure> {
+        let sink = match task.kind() {
+            TaskKind::Request => Sink::Memory(MemoryBody::new(!request.enable_chunked)),
+            TaskKind::Download => Sink::File(FileBody::create(
+                request.file_path.as_deref(),
+                client.temp_dir.as_deref(),
+            )?),
+        };
+        Ok(Transfer {
+            task,
+            request,
+            parser: HeadParser::default(),
+            redirect: None,
+            redirect_body: 0,
+            hops: Hops::default(),
+            queued: None,
+            head: None,
+            received: 0,
+            upload_pos: 0,
+            sink,
+            last_activity: Instant::now(),
+            stop: None,
+        })
+    }
+
     pub fn task(&self) -> &Arc<Task> {
         &self.task
     }
 
-    /// When the idle timeout expires if no more bytes arrive.
-    pub fn idle_deadline(&self) -> Option<Instant> {
-        Some(self.last_activity + self.idle_timeout?)
+    /// What the current hop sends.
+    pub fn request(&self) -> &RequestOptions {
+        &self.request
+    }
+
+    /// Notes that a hop joins the multi handle `at` (from start).
+    pub fn joined(&mut self, at: Duration) {
+        self.queued.get_or_insert(at);
+        self.last_activity = Instant::now();
+    }
+
+    /// When the idle timeout expires if no more bytes move. `socket_read`
+    /// is when the transfer's connection last had bytes to read, which
+    /// the callbacks may not have seen yet (a head trickling in).
+    pub fn idle_deadline(&self, socket_read: Option<Instant>) -> Option<Instant> {
+        let last = socket_read.map_or(self.last_activity, |at| at.max(self.last_activity));
+        Some(last + self.request.idle_timeout?)
     }
 
     fn touch(&mut self) {
-        if self.idle_timeout.is_some() {
+        if self.request.idle_timeout.is_some() {
             self.last_activity = Instant::now();
         }
     }
 
-    /// The task's result, once its handle has left the multi handle.
-    /// `detail` is libcurl's error buffer. Consuming the transfer closes a
+    /// Decides what follows a finished hop: the next hop of a redirect, or
+    /// the task's completion.
+    ///
+    /// # Safety
+    /// `easy` is the hop's live easy handle, used by this thread only.
+    pub unsafe fn next(&mut self, ending: Ending, easy: *mut curl_sys::CURL) -> Next {
+        let Some(status) = self.redirect else {
+            return Next::Complete(ending);
+        };
+        let reusable = matches!(ending, Ending::Curl(Ok(())));
+        let cut = self.redirect_body > REDIRECT_BODY_LIMIT
+            && matches!(&ending, Ending::Curl(Err(e)) if e.is_write_error());
+        if !(reusable || cut) || self.task.is_aborted() {
+            return Next::Complete(ending);
+        }
+        let max = self.request.max_redirects;
+        if self.hops.count >= max {
+            // With libcurl's code, as when libcurl followed redirects.
+            return Next::Complete(Ending::Loop(Failure {
+                curl_code: curl_sys::CURLE_TOO_MANY_REDIRECTS as i32,
+                ..Failure::new(
+                    Code::NETTASK_E_TOO_MANY_REDIRECTS,
+                    format!("more than {max} redirects"),
+                )
+            }));
+        }
+        // SAFETY: the caller's promise.
+        let info = unsafe { Info::new(easy) };
+        let Some(target) = info.string(CURLINFO_REDIRECT_URL) else {
+            return Next::Complete(Ending::Loop(Failure::new(
+                Code::NETTASK_E_RECV,
+                "the server redirected to a Location that is not a URL",
+            )));
+        };
+        let target = target.to_string_lossy();
+        if let Err(failure) = redirect::next_hop(&mut self.request, status, &target) {
+            return Next::Complete(Ending::Loop(failure));
+        }
+        self.hops.add(&info);
+        self.parser = HeadParser::default();
+        self.redirect = None;
+        self.redirect_body = 0;
+        self.upload_pos = 0;
+        Next::Follow { reusable }
+    }
+
+    /// The task's result, once its handle has left the multi handle (or,
+    /// aborted, is about to). `detail` is libcurl's error buffer; `easy`
+    /// the live handle, for the profile. Consuming the transfer closes a
     /// failed download's temporary file before the listeners run.
-    pub fn into_result(
+    ///
+    /// # Safety
+    /// `easy` is the transfer's live easy handle, used by this thread only.
+    pub unsafe fn into_result(
         mut self,
         ending: Ending,
         detail: Option<String>,
-        profile: Profile,
+        easy: *mut curl_sys::CURL,
+        hop_start: Duration,
     ) -> TaskResult {
+        let started = self.task.started_at();
+        let clock = Clock {
+            queued: self.queued.unwrap_or(hop_start),
+            hop_start,
+            total: started.elapsed(),
+        };
+        // SAFETY: the caller's promise.
+        let profile = unsafe { Profile::read(easy, clock, &self.hops) };
         let kind = self.task.kind();
         let body = match ending {
             // An abort that came before the completion wins.
@@ -95,33 +219,45 @@ impl Transfer {
             Ending::Loop(failure) => Err(failure),
         };
         match body {
-            Ok((data, file_path)) => {
-                let head = self.head.take();
-                TaskResult {
-                    status_code: head.as_ref().map_or(0, |h| h.status_code),
-                    headers: head.map(|h| h.headers).unwrap_or_default(),
-                    data_length: self.received,
-                    data,
-                    file_path: file_path.map(|p| message(p.display().to_string())),
-                    ..TaskResult::ok(kind, profile)
-                }
-            }
+            Ok((head, data, file_path)) => TaskResult {
+                status_code: head.status_code,
+                headers: head.headers,
+                data_length: self.received,
+                data,
+                file_path: file_path.map(|p| message(p.display().to_string())),
+                ..TaskResult::ok(kind, profile)
+            },
             Err(failure) => TaskResult::failed(kind, &failure, profile),
         }
     }
 
-    /// The body of a transfer that libcurl reported as done without error:
-    /// the bytes kept in memory, or the file renamed into place.
-    fn finish_body(&mut self) -> Result<(Vec<u8>, Option<PathBuf>), Failure> {
+    /// The final response of a transfer that libcurl reported as done
+    /// without error: its head, the bytes kept in memory, or the file
+    /// renamed into place. Without a head there was no response to report.
+    fn finish_body(&mut self) -> Result<(ResponseHead, Vec<u8>, Option<PathBuf>), Failure> {
+        let head = self.head.take().ok_or_else(|| {
+            Failure::new(
+                Code::NETTASK_E_RECV,
+                "the server ended the response before a valid status line and head",
+            )
+        })?;
         match &mut self.sink {
-            Sink::Memory(body) => Ok((body.take(), None)),
-            Sink::File(file) => Ok((Vec::new(), Some(file.persist(&self.task, self.received)?))),
+            Sink::Memory(body) => Ok((head, body.take(), None)),
+            Sink::File(file) => {
+                let path = file.persist(&self.task, self.received)?;
+                Ok((head, Vec::new(), Some(path)))
+            }
         }
     }
 
     fn on_final_head(&mut self, head: ResponseHead) -> bool {
-        let length = head.content_length().filter(|_| self.expects_body);
-        if let (Some(limit), Some(length)) = (self.limit, length)
+        if self.request.follow_redirects && head.redirect_location().is_some() {
+            self.redirect = Some(head.status_code);
+            return true;
+        }
+        let expects_body = self.request.method != Method::Head;
+        let length = head.content_length().filter(|_| expects_body);
+        if let (Some(limit), Some(length)) = (self.request.max_response_bytes, length)
             && length > limit
         {
             self.stop = Some(Failure::too_large());
@@ -134,6 +270,12 @@ impl Transfer {
         self.head = Some(head);
         true
     }
+
+    /// Stops the transfer with `failure`: the callback's "stop" value.
+    fn fail(&mut self, failure: Failure) -> bool {
+        self.stop = Some(failure);
+        false
+    }
 }
 
 impl Handler for Transfer {
@@ -142,12 +284,13 @@ impl Handler for Transfer {
         if self.task.is_aborted() {
             return false;
         }
-        if self.head.is_some() {
+        if self.head.is_some() || self.redirect.is_some() {
             return true; // trailers
         }
         match self.parser.feed(line) {
-            Some(head) if !head.is_interim(self.following_redirects) => self.on_final_head(head),
-            _ => true,
+            Ok(Some(head)) if !head.is_interim() => self.on_final_head(head),
+            Ok(_) => true,
+            Err(Malformed(why)) => self.fail(Failure::new(Code::NETTASK_E_RECV, why)),
         }
     }
 
@@ -156,12 +299,23 @@ impl Handler for Transfer {
         if self.task.is_aborted() {
             return Ok(0); // libcurl fails with CURLE_WRITE_ERROR; the loop reports the abort
         }
+        if self.redirect.is_some() {
+            self.redirect_body += data.len() as u64;
+            let keep_reading = self.redirect_body <= REDIRECT_BODY_LIMIT;
+            return Ok(if keep_reading { data.len() } else { 0 });
+        }
         if self.head.is_none() {
-            return Ok(data.len()); // body of a response libcurl does not keep
+            let why = "the server sent a body without a valid status line and head";
+            self.fail(Failure::new(Code::NETTASK_E_RECV, why));
+            return Ok(0);
         }
         self.received += data.len() as u64;
-        if self.limit.is_some_and(|limit| self.received > limit) {
-            self.stop = Some(Failure::too_large());
+        if self
+            .request
+            .max_response_bytes
+            .is_some_and(|limit| self.received > limit)
+        {
+            self.fail(Failure::too_large());
             return Ok(0);
         }
         let written = match &mut self.sink {
@@ -174,14 +328,15 @@ impl Handler for Transfer {
         match written {
             Ok(()) => Ok(data.len()),
             Err(failure) => {
-                self.stop = Some(failure);
+                self.fail(failure);
                 Ok(0)
             }
         }
     }
 
     fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
-        let rest = &self.upload[self.upload_pos..];
+        self.touch();
+        let rest = &self.request.body[self.upload_pos..];
         let n = rest.len().min(into.len());
         into[..n].copy_from_slice(&rest[..n]);
         self.upload_pos += n;
@@ -189,9 +344,9 @@ impl Handler for Transfer {
     }
 
     fn seek(&mut self, whence: SeekFrom) -> SeekResult {
-        // libcurl rewinds the body to resend it after a 307/308 redirect.
+        // libcurl rewinds the body to send it again on a new connection.
         match whence {
-            SeekFrom::Start(pos) if pos as usize <= self.upload.len() => {
+            SeekFrom::Start(pos) if pos as usize <= self.request.body.len() => {
                 self.upload_pos = pos as usize;
                 SeekResult::Ok
             }
@@ -243,43 +398,21 @@ const SEND_BUFFER: usize = 256 * 1024;
 // Not exported by curl-sys; value from curl/curl.h.
 const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_LONG + 265;
 
-/// Sets up `easy` (new, or reset after an earlier task) to run `task`.
-/// `timeout` is what is left of the task's whole-task timeout. On failure
-/// the handle is left without a job.
-pub(crate) fn prepare(
+/// Sets up `easy` (new, or reset after an earlier hop or task) to run
+/// the current hop of `transfer`. `timeout` is what is left of the task's
+/// whole-task timeout. On failure the transfer is dropped.
+pub(crate) fn attach(
     easy: &mut Easy2<Job>,
-    task: Arc<Task>,
-    options: RequestOptions,
+    transfer: Transfer,
     client: &ClientOptions,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
-    configure(easy, &options, client, timeout, fresh_connection).map_err(|e| Failure {
+    configure(easy, &transfer.request, client, timeout, fresh_connection).map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
-    let sink = match task.kind() {
-        TaskKind::Request => Sink::Memory(MemoryBody::new(!options.enable_chunked)),
-        TaskKind::Download => Sink::File(FileBody::create(
-            options.file_path.as_deref(),
-            client.temp_dir.as_deref(),
-        )?),
-    };
-    easy.get_mut().0 = Some(Transfer {
-        task,
-        parser: HeadParser::default(),
-        following_redirects: options.follow_redirects,
-        expects_body: options.method != Method::Head,
-        head: None,
-        limit: options.max_response_bytes,
-        received: 0,
-        upload_pos: 0,
-        upload: options.body,
-        sink,
-        idle_timeout: options.idle_timeout,
-        last_activity: Instant::now(),
-        stop: None,
-    });
+    easy.get_mut().0 = Some(transfer);
     Ok(())
 }
 
@@ -322,8 +455,7 @@ fn configure(
         }
         easy.http_headers(list)?;
     }
-    easy.follow_location(options.follow_redirects)?;
-    easy.max_redirections(options.max_redirects)?;
+    // Redirects are followed by the loop, one hop at a time (`Transfer::next`).
     easy.http_version(
         match (options.http2_prior_knowledge, options.enable_http2) {
             (true, _) => HttpVersion::V2PriorKnowledge,
