@@ -96,7 +96,10 @@ typedef enum nettask_code {
   NETTASK_E_SEND,
   /**
    * The connection was reset or closed mid-response, or the response
-   * was not valid HTTP.
+   * was not valid HTTP: a malformed status line, an invalid
+   * Content-Length or chunk, a head past libcurl's limits (300 KiB or
+   * 5,000 header lines), a redirect to a URL nettask cannot request.
+   * `err_msg` says what the server sent.
    */
   NETTASK_E_RECV,
   /**
@@ -314,15 +317,22 @@ typedef struct nettask_request_options {
    */
   uint32_t timeout_ms;
   /**
-   * init: true ("redirect: follow"); false = "manual": a 3xx is the final response.
+   * init: true ("redirect: follow"), as fetch does: only a 301, 302, 303,
+   * 307 or 308 with a non-blank Location is followed; 301/302 turn a POST
+   * into a GET without body, 303 every method but HEAD; every other hop
+   * re-sends the method and body. Authorization, Cookie and Host headers
+   * are not sent to another origin. Any other response is the final one,
+   * body included. false = "manual": a 3xx is the final response.
    */
   bool follow_redirects;
   /**
-   * init: 15.
+   * init: 15. One more fails the task with NETTASK_E_TOO_MANY_REDIRECTS.
    */
   uint32_t max_redirects;
   /**
    * Fail with NETTASK_E_TIMEOUT when no byte arrives for this long; 0 = off.
+   * Every byte counts, response head included (on HTTP/2, any byte of
+   * the stream's frames as libcurl hands them over).
    */
   uint32_t idle_timeout_ms;
   /**

@@ -36,7 +36,10 @@ pub enum nettask_code {
     /// The request could not be sent.
     NETTASK_E_SEND,
     /// The connection was reset or closed mid-response, or the response
-    /// was not valid HTTP.
+    /// was not valid HTTP: a malformed status line, an invalid
+    /// Content-Length or chunk, a head past libcurl's limits (300 KiB or
+    /// 5,000 header lines), a redirect to a URL nettask cannot request.
+    /// `err_msg` says what the server sent.
     NETTASK_E_RECV,
     /// More redirects than `max_redirects`.
     NETTASK_E_TOO_MANY_REDIRECTS,

@@ -52,11 +52,18 @@ pub struct nettask_request_options {
     pub body_len: usize,
     /// Whole task, from `nettask_start`; 0 = the client's default.
     pub timeout_ms: u32,
-    /// init: true ("redirect: follow"); false = "manual": a 3xx is the final response.
+    /// init: true ("redirect: follow"), as fetch does: only a 301, 302, 303,
+    /// 307 or 308 with a non-blank Location is followed; 301/302 turn a POST
+    /// into a GET without body, 303 every method but HEAD; every other hop
+    /// re-sends the method and body. Authorization, Cookie and Host headers
+    /// are not sent to another origin. Any other response is the final one,
+    /// body included. false = "manual": a 3xx is the final response.
     pub follow_redirects: bool,
-    /// init: 15.
+    /// init: 15. One more fails the task with NETTASK_E_TOO_MANY_REDIRECTS.
     pub max_redirects: u32,
     /// Fail with NETTASK_E_TIMEOUT when no byte arrives for this long; 0 = off.
+    /// Every byte counts, response head included (on HTTP/2, any byte of
+    /// the stream's frames as libcurl hands them over).
     pub idle_timeout_ms: u32,
     /// init: true (HTTP/2 offered through ALPN on https).
     pub enable_http2: bool,
