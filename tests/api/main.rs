@@ -8,6 +8,7 @@ mod bad_input;
 mod concurrency;
 mod download;
 mod failures;
+mod hostile;
 mod listeners;
 mod requests;
 mod versions;
