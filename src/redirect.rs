@@ -21,18 +21,26 @@ const BODY_HEADERS: [&str; 5] = [
 /// Headers for the origin the caller addressed, not for another one.
 const ORIGIN_HEADERS: [&str; 3] = ["authorization", "cookie", "host"];
 
-/// Turns `request` into the request for the redirect `status` to `target`
-/// (an absolute URL, as libcurl resolved the `Location`).
-pub fn next_hop(request: &mut RequestOptions, status: i32, target: &str) -> Result<(), Failure> {
+/// Turns `request` into the request for the redirect `status` to
+/// `location`, resolved against the request's URL as WHATWG URLs resolve.
+pub fn next_hop(request: &mut RequestOptions, status: i32, location: &str) -> Result<(), Failure> {
     let refuse = |why: &str| {
         Failure::new(
             Code::NETTASK_E_RECV,
-            format!("the server redirected to {target:?}, {why}"),
+            format!("the server redirected to {location:?}, {why}"),
         )
     };
-    let next =
-        Url::parse(target).map_err(|e| refuse(&format!("which is not a valid URL ({e})")))?;
-    if !matches!(next.scheme(), "http" | "https") || validate_url(target).is_err() {
+    let now = Url::parse(&request.url).ok();
+    let next = Url::options()
+        .base_url(now.as_ref())
+        .parse(location.trim())
+        .map_err(|e| refuse(&format!("which is not a valid URL ({e})")))?;
+    // The fragment stays in the client: no request carries it.
+    let mut target = String::from(next.clone());
+    if let Some(at) = target.find('#') {
+        target.truncate(at);
+    }
+    if !matches!(next.scheme(), "http" | "https") || validate_url(&target).is_err() {
         return Err(refuse(
             "which is not an http:// or https:// URL nettask can request",
         ));
@@ -47,11 +55,10 @@ pub fn next_hop(request: &mut RequestOptions, status: i32, target: &str) -> Resu
         request.body = Vec::new();
         drop_headers(request, &BODY_HEADERS);
     }
-    let same_origin = Url::parse(&request.url).is_ok_and(|now| now.origin() == next.origin());
-    if !same_origin {
+    if now.is_none_or(|now| now.origin() != next.origin()) {
         drop_headers(request, &ORIGIN_HEADERS);
     }
-    request.url = target.to_owned();
+    request.url = target;
     Ok(())
 }
 
@@ -105,7 +112,7 @@ mod tests {
             (308, Put, Put, true),
         ] {
             let mut r = request(from);
-            next_hop(&mut r, status, "http://a.test/next").unwrap();
+            next_hop(&mut r, status, "/next").unwrap();
             assert_eq!(
                 (r.method, r.url.as_str()),
                 (to, "http://a.test/next"),
@@ -135,12 +142,28 @@ mod tests {
     }
 
     #[test]
+    fn resolves_locations_against_the_request_url() {
+        for (location, url) in [
+            ("/b?q=1", "http://a.test/b?q=1"),
+            ("c d", "http://a.test/c%20d"),
+            ("//b.test/x#frag", "http://b.test/x"),
+            ("  https://B.test:443/%7e  ", "https://b.test/%7e"),
+            ("/\u{4f60}\u{597d}", "http://a.test/%E4%BD%A0%E5%A5%BD"),
+        ] {
+            let mut r = request(Method::Get);
+            next_hop(&mut r, 302, location).unwrap();
+            assert_eq!(r.url, url, "{location}");
+        }
+    }
+
+    #[test]
     fn refuses_targets_it_cannot_request() {
         for target in [
             "ftp://a.test/",
             "file:///etc/passwd",
-            "http://",
-            "not a url",
+            "https://",
+            "http://[::1",
+            "http://a b/",
         ] {
             let mut r = request(Method::Get);
             let f = next_hop(&mut r, 302, target).unwrap_err();

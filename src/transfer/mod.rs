@@ -16,7 +16,7 @@ use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, Write
 use file_body::FileBody;
 use memory_body::MemoryBody;
 
-use crate::curl_info::{CURLINFO_REDIRECT_URL, Info};
+use crate::curl_info::Info;
 use crate::error::{Code, Failure};
 use crate::options::{ClientOptions, Method, RequestOptions};
 use crate::profile::{Clock, Hops, Profile};
@@ -58,8 +58,9 @@ pub(crate) struct Transfer {
     /// What the current hop sends (a redirect rewrites it).
     request: RequestOptions,
     parser: HeadParser,
-    /// The status of this hop's response when it is a redirect to follow.
-    redirect: Option<i32>,
+    /// The status and Location of this hop's response when it is a
+    /// redirect to follow.
+    redirect: Option<(i32, String)>,
     /// Bytes of that redirect's body thrown away so far.
     redirect_body: u64,
     /// The hops followed so far.
@@ -145,7 +146,7 @@ impl Transfer {
     /// # Safety
     /// `easy` is the hop's live easy handle, used by this thread only.
     pub unsafe fn next(&mut self, ending: Ending, easy: *mut curl_sys::CURL) -> Next {
-        let Some(status) = self.redirect else {
+        let Some((status, location)) = self.redirect.take() else {
             return Next::Complete(ending);
         };
         let reusable = matches!(ending, Ending::Curl(Ok(())));
@@ -165,21 +166,12 @@ impl Transfer {
                 )
             }));
         }
-        // SAFETY: the caller's promise.
-        let info = unsafe { Info::new(easy) };
-        let Some(target) = info.string(CURLINFO_REDIRECT_URL) else {
-            return Next::Complete(Ending::Loop(Failure::new(
-                Code::NETTASK_E_RECV,
-                "the server redirected to a Location that is not a URL",
-            )));
-        };
-        let target = target.to_string_lossy();
-        if let Err(failure) = redirect::next_hop(&mut self.request, status, &target) {
+        if let Err(failure) = redirect::next_hop(&mut self.request, status, &location) {
             return Next::Complete(Ending::Loop(failure));
         }
-        self.hops.add(&info);
+        // SAFETY: the caller's promise.
+        self.hops.add(&unsafe { Info::new(easy) });
         self.parser = HeadParser::default();
-        self.redirect = None;
         self.redirect_body = 0;
         self.upload_pos = 0;
         Next::Follow { reusable }
@@ -251,8 +243,10 @@ impl Transfer {
     }
 
     fn on_final_head(&mut self, head: ResponseHead) -> bool {
-        if self.request.follow_redirects && head.redirect_location().is_some() {
-            self.redirect = Some(head.status_code);
+        if self.request.follow_redirects
+            && let Some(location) = head.redirect_location()
+        {
+            self.redirect = Some((head.status_code, location.to_string_lossy().into_owned()));
             return true;
         }
         let expects_body = self.request.method != Method::Head;

@@ -832,3 +832,75 @@ fn close_before_content_length_fails() {
     let raw = answer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello");
     assert_recv_failure(&request(Opts::new(&raw.url("/"))).0);
 }
+
+// ---------------------------------------------------------------------------
+// 9. TLS and HTTP/2 peers that do not speak their protocol, and redirects
+//    to what nettask cannot request
+
+/// A listener that writes `bytes` to every connection at once, without
+/// reading the request (a TLS client hello has no blank line to wait for).
+fn blurt(bytes: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(bytes);
+            let _ = stream.shutdown(Shutdown::Write);
+        }
+    });
+    addr
+}
+
+#[test]
+fn plaintext_on_a_tls_port_is_a_tls_failure() {
+    let addr = blurt(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let (out, events) = request(Opts::new(&format!("https://{addr}/")));
+    assert_no_response(&out, &events, NETTASK_E_TLS, "request");
+}
+
+#[test]
+fn http1_answer_to_http2_prior_knowledge_is_no_response() {
+    let addr = blurt(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let opts = Opts::new(&format!("http://{addr}/")).set(|o| o.http2_prior_knowledge = true);
+    let (out, events) = request(opts);
+    // libcurl notices the broken session on its next send (CURLE_SEND_ERROR).
+    assert_no_response(&out, &events, NETTASK_E_SEND, "request");
+    assert!(out.err_msg.contains("HTTP/2"), "{}", out.err_msg);
+}
+
+#[test]
+fn interim_response_then_close_is_a_recv_failure() {
+    let raw = answer("HTTP/1.1 100 Continue\r\n\r\n");
+    let (out, events) = request(Opts::new(&raw.url("/")));
+    assert_no_response(&out, &events, NETTASK_E_RECV, "request");
+}
+
+#[test]
+fn redirect_to_another_scheme_is_a_recv_failure_and_not_followed() {
+    for location in ["ftp://127.0.0.1/x", "file:///etc/passwd", "http://[::1"] {
+        let raw = redirector(redirect(302, location));
+        let (out, events) = request(Opts::new(&raw.url("/from")));
+        assert_no_response(&out, &events, NETTASK_E_RECV, "request");
+        assert!(out.err_msg.contains("redirected to"), "{}", out.err_msg);
+        assert_eq!(raw.requests().len(), 1, "{location}");
+    }
+}
+
+#[test]
+fn a_long_redirect_body_is_cut_and_the_hop_still_followed() {
+    // 1 MiB announced on the redirect: the connection is closed rather
+    // than read to the end, and the target is reached on a new one.
+    let raw = Raw::start(|req| match req.path.as_str() {
+        "/from" => Reply::Keep(
+            [
+                &b"HTTP/1.1 302 Found\r\nLocation: /to\r\nContent-Length: 1048576\r\n\r\n"[..],
+                &vec![b'x'; 1 << 20],
+            ]
+            .concat(),
+        ),
+        _ => Reply::Keep(ok_for(req, "target")),
+    });
+    let (out, _) = request(Opts::new(&raw.url("/from")));
+    assert_response(&out, 200, "target");
+    assert_eq!(out.profile.redirect_count, 1);
+}
