@@ -71,7 +71,7 @@ impl Client {
     }
 
     fn create(&self, kind: TaskKind, options: RequestOptions) -> Result<Arc<Task>, Error> {
-        options.validate()?;
+        let options = options.checked()?;
         if self.inbox.is_closed() {
             return Err(Error::shutdown());
         }

@@ -28,6 +28,7 @@ mod response;
 mod result;
 mod task;
 mod transfer;
+mod url;
 mod util;
 
 pub use client::Client;

@@ -3,10 +3,10 @@
 //! when it leaves the origin. The event loop follows every hop itself, so
 //! each one is a request it starts.
 
-use url::Url;
-
 use crate::error::{Code, Failure};
-use crate::options::{Method, RequestOptions, validate_url};
+use crate::options::{Method, RequestOptions};
+use crate::url;
+use crate::util::quote;
 
 /// Headers that describe a body, dropped with it (fetch's "request-body-
 /// header names", and the length).
@@ -27,24 +27,13 @@ pub fn next_hop(request: &mut RequestOptions, status: i32, location: &str) -> Re
     let refuse = |why: &str| {
         Failure::new(
             Code::NETTASK_E_RECV,
-            format!("the server redirected to {location:?}, {why}"),
+            format!(
+                "the server redirected to {}: {why}",
+                quote(location.as_bytes())
+            ),
         )
     };
-    let now = Url::parse(&request.url).ok();
-    let next = Url::options()
-        .base_url(now.as_ref())
-        .parse(location.trim())
-        .map_err(|e| refuse(&format!("which is not a valid URL ({e})")))?;
-    // The fragment stays in the client: no request carries it.
-    let mut target = String::from(next.clone());
-    if let Some(at) = target.find('#') {
-        target.truncate(at);
-    }
-    if !matches!(next.scheme(), "http" | "https") || validate_url(&target).is_err() {
-        return Err(refuse(
-            "which is not an http:// or https:// URL nettask can request",
-        ));
-    }
+    let target = url::resolve(&request.url, location).map_err(|why| refuse(&why))?;
     let to_get = match status {
         301 | 302 => request.method == Method::Post,
         303 => request.method != Method::Head,
@@ -55,7 +44,7 @@ pub fn next_hop(request: &mut RequestOptions, status: i32, location: &str) -> Re
         request.body = Vec::new();
         drop_headers(request, &BODY_HEADERS);
     }
-    if now.is_none_or(|now| now.origin() != next.origin()) {
+    if !url::same_origin(&request.url, &target) {
         drop_headers(request, &ORIGIN_HEADERS);
     }
     request.url = target;

@@ -4,6 +4,8 @@
 use std::ffi::CStr;
 use std::ops::Range;
 
+use crate::util::quote;
+
 /// Response header fields in wire order, repeated names kept. One buffer
 /// holds every name and value NUL-terminated, so a head costs two
 /// allocations however many fields it has, and C views borrow from it. A
@@ -161,14 +163,6 @@ impl HeadParser {
     }
 }
 
-/// `bytes` for a message: quoted, escaped, at most 80 bytes of them.
-pub fn quote(bytes: &[u8]) -> String {
-    const MAX: usize = 80;
-    let shown = &bytes[..bytes.len().min(MAX)];
-    let more = if bytes.len() > MAX { "..." } else { "" };
-    format!("\"{}\"{more}", shown.escape_ascii())
-}
-
 fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
@@ -324,12 +318,6 @@ mod tests {
             assert_eq!(head(status, " /a").redirect_location(), None);
         }
         assert!(head("100", "").is_interim());
-    }
-
-    #[test]
-    fn quotes_what_the_server_sent_briefly() {
-        assert_eq!(quote(b"a\"\x01"), "\"a\\\"\\x01\"");
-        assert_eq!(quote(&[b'x'; 100]), format!("\"{}\"...", "x".repeat(80)));
     }
 
     #[test]

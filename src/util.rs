@@ -18,3 +18,22 @@ pub fn message(text: String) -> CString {
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// `bytes` for a message: quoted, escaped, at most 80 bytes of them.
+pub fn quote(bytes: &[u8]) -> String {
+    const MAX: usize = 80;
+    let shown = &bytes[..bytes.len().min(MAX)];
+    let more = if bytes.len() > MAX { "..." } else { "" };
+    format!("\"{}\"{more}", shown.escape_ascii())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_what_the_server_sent_briefly() {
+        assert_eq!(quote(b"a\"\x01"), "\"a\\\"\\x01\"");
+        assert_eq!(quote(&[b'x'; 100]), format!("\"{}\"...", "x".repeat(80)));
+    }
+}

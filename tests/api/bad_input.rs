@@ -37,9 +37,9 @@ fn bad_request_options_are_refused_with_a_sentence() {
             Opts::new("file:///etc/passwd"),
             "unsupported URL scheme",
         ),
-        ("no host", Opts::new("http:///path"), "no host"),
+        ("no host", Opts::new("http://"), "no host"),
         ("bad port", Opts::new("http://127.0.0.1:99999/"), "port"),
-        ("space", Opts::new("http://127.0.0.1/a b"), "space"),
+        ("bad IPv6", Opts::new("http://[::1/"), "invalid IPv6"),
         (
             "bad method",
             Opts::new("http://127.0.0.1/").method("FETCH"),

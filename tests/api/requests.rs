@@ -217,6 +217,16 @@ fn manual_redirect_makes_the_3xx_final() {
 }
 
 #[test]
+fn urls_are_sent_as_whatwg_serialises_them() {
+    let client = Client::new();
+    let url = server().url("/echo?q=中文 x&a=%41#fragment");
+    let (out, _) = fetch(&client, Opts::new(&format!("  {url}  ")));
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    let target = out.headers.iter().find(|(n, _)| n == "x-target").unwrap();
+    assert_eq!(target.1, "/echo?q=%E4%B8%AD%E6%96%87%20x&a=%41");
+}
+
+#[test]
 fn a_307_redirect_resends_the_body() {
     let client = Client::new();
     let (out, _) = fetch(

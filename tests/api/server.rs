@@ -197,6 +197,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         ["status", code] => respond(code.parse().unwrap_or(500), format!("status {code}")),
         ["echo"] => {
             let method = req.method().to_string();
+            let target = req.uri().to_string();
             let body = req
                 .into_body()
                 .collect()
@@ -205,6 +206,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 .unwrap_or_default();
             Response::builder()
                 .header("x-method", method)
+                .header("x-target", target)
                 .header("x-body-len", body.len())
                 .body(full(body))
                 .unwrap()
