@@ -437,15 +437,21 @@ fn configure(
     if !headers.is_empty() || has_body {
         let mut list = List::new();
         for h in headers {
-            list.append(&format!("{}: {}", h.name, h.value))?;
+            // libcurl drops a header written "Name:"; "Name;" sends it empty.
+            if h.value.is_empty() {
+                list.append(&format!("{};", h.name))?;
+            } else {
+                list.append(&format!("{}: {}", h.name, h.value))?;
+            }
         }
-        if has_body
-            && !headers
-                .iter()
-                .any(|h| h.name.eq_ignore_ascii_case("expect"))
-        {
+        let given = |name: &str| headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+        if has_body && !given("expect") {
             // No "Expect: 100-continue" round trip before large bodies.
             list.append("Expect:")?;
+        }
+        if has_body && !given("content-type") {
+            // libcurl would invent application/x-www-form-urlencoded.
+            list.append("Content-Type:")?;
         }
         easy.http_headers(list)?;
     }

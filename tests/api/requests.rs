@@ -139,6 +139,70 @@ fn request_headers_and_user_agent_are_sent() {
     assert!(!text.contains("expect:"), "{text}");
 }
 
+/// The request head as the server's `/headers` lists it, a line each.
+fn sent_headers(opts: Opts) -> Vec<String> {
+    let (out, _) = fetch(&Client::new(), opts);
+    assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+    let text = String::from_utf8(out.data).unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn header_shapes_are_sent_as_given() {
+    let lines = sent_headers(
+        Opts::new(&server().url("/headers"))
+            .header("X-Empty", "")
+            .header("Accept", "")
+            .header("X-Rep", "a")
+            .header("X-Rep", "b")
+            .header("X-Spaces", "  inner  space")
+            .header("User-Agent", "custom/2")
+            .header("Host", "example.test"),
+    );
+    for line in [
+        "x-empty: ",
+        "accept: ",
+        "x-spaces: inner  space",
+        "user-agent: custom/2",
+        "host: example.test",
+    ] {
+        assert_eq!(
+            lines.iter().filter(|l| *l == line).count(),
+            1,
+            "{line}: {lines:?}"
+        );
+    }
+    let reps: Vec<&String> = lines.iter().filter(|l| l.starts_with("x-rep:")).collect();
+    assert_eq!(reps, ["x-rep: a", "x-rep: b"]);
+    for name in ["accept:", "user-agent:", "host:"] {
+        let count = lines.iter().filter(|l| l.starts_with(name)).count();
+        assert_eq!(
+            count, 1,
+            "the caller's {name} replaces the library's: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn no_content_type_is_invented_for_a_body() {
+    let post = || {
+        Opts::new(&server().url("/headers"))
+            .method("POST")
+            .body(br#"{"a":1}"#.to_vec())
+    };
+    let lines = sent_headers(post());
+    assert!(
+        !lines.iter().any(|l| l.starts_with("content-type")),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"content-length: 7".to_owned()), "{lines:?}");
+    let lines = sent_headers(post().header("Content-Type", "application/json"));
+    assert!(
+        lines.contains(&"content-type: application/json".to_owned()),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn repeated_set_cookie_headers_are_kept_in_wire_order() {
     let port = crate::server::raw_once(
