@@ -479,6 +479,66 @@ typedef struct nettask_profile {
    */
   uint64_t bytes_sent;
   uint64_t bytes_received;
+  /**
+   * [fetchStart] The final hop began (after any redirects).
+   */
+  int64_t fetch_start_us;
+  /**
+   * [domainLookUpStart]
+   */
+  int64_t dns_start_us;
+  /**
+   * [connectStart]
+   */
+  int64_t connect_start_us;
+  /**
+   * [SSLconnectionStart]
+   */
+  int64_t tls_start_us;
+  /**
+   * [SSLconnectionEnd] The same as `tls_done_us`.
+   */
+  int64_t tls_end_us;
+  /**
+   * [requestStart] libcurl began sending the request: the same as
+   * `request_sent_us`, which despite its name is measured here.
+   */
+  int64_t request_start_us;
+  /**
+   * [requestEnd] The whole request, body included, was sent.
+   */
+  int64_t request_end_us;
+  /**
+   * [responseStart] The first response byte: the same as `first_byte_us`.
+   */
+  int64_t response_start_us;
+  /**
+   * [responseEnd] The last response byte.
+   */
+  int64_t response_end_us;
+  /**
+   * [redirectStart] The first hop began; -1 without redirects.
+   */
+  int64_t redirect_start_us;
+  /**
+   * [redirectEnd] The last redirect hop ended; -1 without redirects.
+   */
+  int64_t redirect_end_us;
+  /**
+   * [rtt] The connection's smoothed round-trip time (TCP_INFO, Linux and
+   * Android); -1 when unknown.
+   */
+  int64_t rtt_us;
+  /**
+   * [throughputKbps] Body kilobits per second from first to last byte
+   * of the final response; 0 when unknown.
+   */
+  uint64_t throughput_kbps;
+  /**
+   * [estimate_nettype] From `rtt_us`, as Chrome's effective connection
+   * type: 0 unknown, 2 slow-2g, 3 2g, 4 3g, 5 4g or better.
+   */
+  uint32_t estimate_nettype;
 } nettask_profile;
 
 /**

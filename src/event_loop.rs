@@ -21,7 +21,7 @@ use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
 use crate::options::ClientOptions;
 use crate::poller::Poller;
-use crate::profile::Profile;
+use crate::profile::{Profile, socket_rtt};
 use crate::result::TaskResult;
 use crate::task::{NO_SLOT, Task, TaskInbox};
 use crate::transfer::{self, Ending, Job, Next, Transfer};
@@ -352,6 +352,8 @@ impl EventLoop {
         };
         self.active -= 1;
         self.free_slots.push(slot);
+        // Read while the handle still finds its connection.
+        let rtt = connection_rtt(running.handle.raw());
         let mut easy = match self.multi.remove2(running.handle) {
             Ok(easy) => easy,
             Err(_) => return, // cannot happen: the handle was in this multi
@@ -364,7 +366,7 @@ impl EventLoop {
                     let kept = matches!(ending, Ending::Curl(Ok(())));
                     self.connection_idle(running.origin, kept);
                     let hop_start = running.admitted_at - transfer.task().started_at();
-                    self.deliver(transfer, easy.raw(), hop_start, ending, detail);
+                    self.deliver(transfer, easy.raw(), hop_start, rtt, ending, detail);
                 }
                 Next::Follow { reusable } => {
                     self.connection_idle(running.origin, reusable);
@@ -408,13 +410,10 @@ impl EventLoop {
         let raw = running.handle.raw();
         let hop_start = running.admitted_at - transfer.task().started_at();
         self.aborted_slots.push(slot);
-        self.deliver(
-            transfer,
-            raw,
-            hop_start,
-            Ending::Loop(Failure::aborted()),
-            None,
-        );
+        // No round-trip time: a batch of 10,000 aborts should not pay a
+        // system call each.
+        let aborted = Ending::Loop(Failure::aborted());
+        self.deliver(transfer, raw, hop_start, None, aborted, None);
     }
 
     /// Removes the handles `abort_running` left in the multi handle.
@@ -431,6 +430,7 @@ impl EventLoop {
         transfer: Transfer,
         easy: *mut curl_sys::CURL,
         hop_start: Duration,
+        rtt: Option<Duration>,
         ending: Ending,
         detail: Option<String>,
     ) {
@@ -438,7 +438,7 @@ impl EventLoop {
         task.slot.store(NO_SLOT, Ordering::Relaxed);
         // SAFETY: `easy` is the transfer's live easy handle, and only the
         // event thread (this one) uses it.
-        let result = unsafe { transfer.into_result(ending, detail, easy, hop_start) };
+        let result = unsafe { transfer.into_result(ending, detail, easy, hop_start, rtt) };
         task.complete(&result);
     }
 
@@ -493,6 +493,15 @@ impl EventLoop {
             complete_unrun(&task, failure);
         }
     }
+}
+
+/// The round-trip time of the connection of `easy`, a live handle in the
+/// multi handle.
+fn connection_rtt(easy: *mut curl_sys::CURL) -> Option<Duration> {
+    // SAFETY: the caller's handle is live, and only the event thread (this
+    // one) uses it.
+    let socket = unsafe { Info::new(easy) }.socket(CURLINFO_ACTIVESOCKET)?;
+    socket_rtt(socket)
 }
 
 /// Completes a task that never reached libcurl.

@@ -35,6 +35,41 @@ pub struct nettask_profile {
     /// Headers and bodies, on the wire.
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    // Version 2: wx's profile, step by step (wx's names in brackets). Each
+    // step of the final hop; -1 = it did not happen (a reused connection
+    // has no DNS, connect or TLS step).
+    /// [fetchStart] The final hop began (after any redirects).
+    pub fetch_start_us: i64,
+    /// [domainLookUpStart]
+    pub dns_start_us: i64,
+    /// [connectStart]
+    pub connect_start_us: i64,
+    /// [SSLconnectionStart]
+    pub tls_start_us: i64,
+    /// [SSLconnectionEnd] The same as `tls_done_us`.
+    pub tls_end_us: i64,
+    /// [requestStart] libcurl began sending the request: the same as
+    /// `request_sent_us`, which despite its name is measured here.
+    pub request_start_us: i64,
+    /// [requestEnd] The whole request, body included, was sent.
+    pub request_end_us: i64,
+    /// [responseStart] The first response byte: the same as `first_byte_us`.
+    pub response_start_us: i64,
+    /// [responseEnd] The last response byte.
+    pub response_end_us: i64,
+    /// [redirectStart] The first hop began; -1 without redirects.
+    pub redirect_start_us: i64,
+    /// [redirectEnd] The last redirect hop ended; -1 without redirects.
+    pub redirect_end_us: i64,
+    /// [rtt] The connection's smoothed round-trip time (TCP_INFO, Linux and
+    /// Android); -1 when unknown.
+    pub rtt_us: i64,
+    /// [throughputKbps] Body kilobits per second from first to last byte
+    /// of the final response; 0 when unknown.
+    pub throughput_kbps: u64,
+    /// [estimate_nettype] From `rtt_us`, as Chrome's effective connection
+    /// type: 0 unknown, 2 slow-2g, 3 2g, 4 3g, 5 4g or better.
+    pub estimate_nettype: u32,
 }
 
 /// A finished task's profile: the C struct and the string its `peer_ip`
@@ -103,48 +138,150 @@ impl Profile {
             protocol: c"".as_ptr(),
             bytes_sent: 0,
             bytes_received: 0,
+            fetch_start_us: -1,
+            dns_start_us: -1,
+            connect_start_us: -1,
+            tls_start_us: -1,
+            tls_end_us: -1,
+            request_start_us: -1,
+            request_end_us: -1,
+            response_start_us: -1,
+            response_end_us: -1,
+            redirect_start_us: -1,
+            redirect_end_us: -1,
+            rtt_us: -1,
+            throughput_kbps: 0,
+            estimate_nettype: 0,
         };
         Profile::new(c, CString::default())
     }
 
     /// Reads a transfer's info. `clock` says when it was queued, when its
     /// last hop joined the multi handle (where libcurl's clock starts) and
-    /// when it ended; `earlier` is what the redirect hops before it did.
+    /// when it ended; `earlier` is what the redirect hops before it did;
+    /// `rtt` the connection's round-trip time, if known.
     ///
     /// # Safety
     /// `easy` is a live libcurl easy handle, not used by another thread
     /// during the call (it may still be in its multi handle).
-    pub unsafe fn read(easy: *mut curl_sys::CURL, clock: Clock, earlier: &Hops) -> Profile {
+    pub unsafe fn read(
+        easy: *mut curl_sys::CURL,
+        clock: Clock,
+        earlier: &Hops,
+        rtt: Option<Duration>,
+    ) -> Profile {
         // SAFETY: the caller's promise.
         let info = unsafe { Info::new(easy) };
         let base = micros(clock.hop_start);
-        // libcurl reports 0 for a step that did not happen.
-        let at = |item| match info.off_t(item) {
-            us if us > 0 => base + us,
-            _ => -1,
-        };
         let peer_port = u16::try_from(info.long(CURLINFO_PRIMARY_PORT)).unwrap_or(0);
         let this_hop = Hops::of(&info);
+        // libcurl reports 0 for a step that did not happen, and sets the
+        // request and response timers even when no connection was made:
+        // a step counts only when the one it needs happened.
+        let connected = peer_port != 0;
+        let responded = connected && this_hop.bytes_received > 0;
+        let at = |item, happened: bool| match info.off_t(item) {
+            us if us > 0 && happened => base + us,
+            _ => -1,
+        };
+        let dns_done = at(CURLINFO_NAMELOOKUP_TIME_T, true);
+        let connect_done = at(CURLINFO_CONNECT_TIME_T, connected);
+        let tls_done = at(CURLINFO_APPCONNECT_TIME_T, connected);
+        let request_start = at(CURLINFO_PRETRANSFER_TIME_T, connected);
+        let request_end = at(CURLINFO_POSTTRANSFER_TIME_T, connected);
+        let response_start = at(CURLINFO_STARTTRANSFER_TIME_T, responded);
+        let response_end = at(CURLINFO_TOTAL_TIME_T, responded);
+        let redirected = earlier.count > 0;
+        let body_bytes = u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0);
+        let rtt_us = rtt.map_or(-1, micros);
         let c = nettask_profile {
             queued_us: micros(clock.queued),
-            dns_done_us: at(CURLINFO_NAMELOOKUP_TIME_T),
-            connect_done_us: at(CURLINFO_CONNECT_TIME_T),
-            tls_done_us: at(CURLINFO_APPCONNECT_TIME_T),
-            request_sent_us: at(CURLINFO_PRETRANSFER_TIME_T),
-            first_byte_us: at(CURLINFO_STARTTRANSFER_TIME_T),
+            dns_done_us: dns_done,
+            connect_done_us: connect_done,
+            tls_done_us: tls_done,
+            request_sent_us: request_start,
+            first_byte_us: response_start,
             total_us: micros(clock.total),
-            redirect_us: if earlier.count > 0 { base } else { -1 },
+            redirect_us: if redirected { base } else { -1 },
             redirect_count: earlier.count,
-            socket_reused: peer_port != 0 && info.long(CURLINFO_NUM_CONNECTS) == 0,
+            socket_reused: connected && info.long(CURLINFO_NUM_CONNECTS) == 0,
             peer_ip: std::ptr::null(),
             peer_port,
-            local_port: u16::try_from(info.long(CURLINFO_LOCAL_PORT)).unwrap_or(0),
+            local_port: if connected {
+                u16::try_from(info.long(CURLINFO_LOCAL_PORT)).unwrap_or(0)
+            } else {
+                0
+            },
             protocol: protocol_name(info.long(CURLINFO_HTTP_VERSION)).as_ptr(),
             bytes_sent: earlier.bytes_sent + this_hop.bytes_sent,
             bytes_received: earlier.bytes_received + this_hop.bytes_received,
+            fetch_start_us: base,
+            dns_start_us: if dns_done >= 0 { base } else { -1 },
+            connect_start_us: if connect_done >= 0 {
+                dns_done.max(base)
+            } else {
+                -1
+            },
+            tls_start_us: if tls_done >= 0 { connect_done } else { -1 },
+            tls_end_us: tls_done,
+            request_start_us: request_start,
+            request_end_us: request_end,
+            response_start_us: response_start,
+            response_end_us: response_end,
+            redirect_start_us: if redirected { micros(clock.queued) } else { -1 },
+            redirect_end_us: if redirected { base } else { -1 },
+            rtt_us,
+            throughput_kbps: throughput_kbps(body_bytes, response_end - response_start),
+            estimate_nettype: nettype(rtt_us),
         };
-        Profile::new(c, info.string(CURLINFO_PRIMARY_IP).unwrap_or_default())
+        let peer_ip = info.string(CURLINFO_PRIMARY_IP).filter(|_| connected);
+        Profile::new(c, peer_ip.unwrap_or_default())
     }
+}
+
+/// Kilobits per second for `bytes` over `us` microseconds; 0 when unknown.
+fn throughput_kbps(bytes: u64, us: i64) -> u64 {
+    match u64::try_from(us) {
+        Ok(us) if us > 0 => bytes.saturating_mul(8_000) / us,
+        _ => 0,
+    }
+}
+
+/// Chrome's effective connection type from a round-trip time, in wx's
+/// numbers (its network quality estimator's RTT thresholds).
+fn nettype(rtt_us: i64) -> u32 {
+    match rtt_us {
+        ..0 => 0,
+        2_000_000.. => 2,
+        1_400_000.. => 3,
+        270_000.. => 4,
+        _ => 5,
+    }
+}
+
+/// The smoothed round-trip time of the connection on `socket`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn socket_rtt(socket: curl_sys::curl_socket_t) -> Option<Duration> {
+    // SAFETY: tcp_info is plain integers; all-zero is a valid value.
+    let mut tcp: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `tcp` and `len` are valid for writes of the sizes given; a
+    // socket that is not (or no longer) TCP only makes the call fail.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut tcp).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0 && tcp.tcpi_rtt > 0).then(|| Duration::from_micros(tcp.tcpi_rtt.into()))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn socket_rtt(_socket: curl_sys::curl_socket_t) -> Option<Duration> {
+    None
 }
 
 /// When a transfer was queued, started its last hop, and ended, from

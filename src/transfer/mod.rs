@@ -180,7 +180,8 @@ impl Transfer {
     /// The task's result, once its handle has left the multi handle (or,
     /// aborted, is about to). `detail` is libcurl's error buffer; `easy`
     /// the live handle, for the profile. Consuming the transfer closes a
-    /// failed download's temporary file before the listeners run.
+    /// failed download's temporary file before the listeners run. `rtt` is
+    /// the connection's round-trip time, if known.
     ///
     /// # Safety
     /// `easy` is the transfer's live easy handle, used by this thread only.
@@ -190,6 +191,7 @@ impl Transfer {
         detail: Option<String>,
         easy: *mut curl_sys::CURL,
         hop_start: Duration,
+        rtt: Option<Duration>,
     ) -> TaskResult {
         let started = self.task.started_at();
         let clock = Clock {
@@ -198,7 +200,7 @@ impl Transfer {
             total: started.elapsed(),
         };
         // SAFETY: the caller's promise.
-        let profile = unsafe { Profile::read(easy, clock, &self.hops) };
+        let profile = unsafe { Profile::read(easy, clock, &self.hops, rtt) };
         let kind = self.task.kind();
         let body = match ending {
             // An abort that came before the completion wins.

@@ -40,7 +40,8 @@ fn five_hundred_tasks_through_sixteen_slots_each_complete_once() {
 #[test]
 fn tasks_waiting_for_a_place_abort_at_once_and_the_queue_moves_on() {
     let client = Client::with(|o| o.max_concurrent_tasks = 1);
-    let slow = Run::request(&client, Opts::new(&server().url("/slow?ms=300")));
+    // Long enough for 2,000 creates and aborts on a loaded machine.
+    let slow = Run::request(&client, Opts::new(&server().url("/slow?ms=1500")));
     slow.start();
     let queued: Vec<Run> = (0..2_000)
         .map(|_| {

@@ -85,6 +85,22 @@ fn connection_refused() {
     );
     assert_eq!(out.status, 0);
     assert_eq!(rec.events().len(), 1, "only the completion");
+    // No connection: every field of a step that did not happen says so.
+    let p = out.profile;
+    let steps = [
+        p.connect_done_us,
+        p.tls_done_us,
+        p.request_sent_us,
+        p.first_byte_us,
+    ];
+    assert_eq!(steps, [-1; 4], "{p:?}");
+    assert_eq!(
+        (p.socket_reused, p.peer_port, p.local_port),
+        (false, 0, 0),
+        "{p:?}"
+    );
+    assert_eq!((p.bytes_sent, p.bytes_received), (0, 0), "{p:?}");
+    assert_eq!((out.peer_ip.as_str(), out.protocol.as_str()), ("", ""));
 }
 
 #[test]

@@ -34,6 +34,34 @@ fn get_returns_status_headers_body_and_profile() {
     assert!(p.total_us >= p.first_byte_us);
     assert_eq!(p.tls_done_us, -1);
     assert_eq!(p.redirect_us, -1);
+    // wx's steps, in order, on a new connection without TLS or redirects.
+    let steps = [
+        p.fetch_start_us,
+        p.dns_start_us,
+        p.dns_done_us,
+        p.connect_start_us,
+        p.connect_done_us,
+        p.request_start_us,
+        p.request_end_us,
+        p.response_start_us,
+        p.response_end_us,
+        p.total_us,
+    ];
+    assert!(steps.iter().all(|&t| t >= 0), "{p:?}");
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{p:?}");
+    assert_eq!(
+        (p.request_start_us, p.response_start_us),
+        (p.request_sent_us, p.first_byte_us)
+    );
+    let skipped = [
+        p.tls_start_us,
+        p.tls_end_us,
+        p.redirect_start_us,
+        p.redirect_end_us,
+    ];
+    assert_eq!(skipped, [-1; 4], "{p:?}");
+    assert!(p.rtt_us > 0 && p.rtt_us < 1_000_000, "loopback rtt: {p:?}");
+    assert_eq!(p.estimate_nettype, 5, "{p:?}");
     assert!(p.bytes_received > 11 && p.bytes_sent > 0);
     // headers event first, then the body, then the completion
     let events = rec.events();
@@ -247,8 +275,17 @@ fn redirects_are_followed_and_reported_once() {
     assert_eq!(out.code, NETTASK_OK);
     assert_eq!(out.status, 200);
     assert_eq!(out.data, b"hello world");
-    assert_eq!(out.profile.redirect_count, 4);
-    assert!(out.profile.redirect_us >= 0);
+    let p = out.profile;
+    assert_eq!(p.redirect_count, 4);
+    assert!(p.redirect_us >= 0);
+    assert!(
+        p.redirect_start_us >= 0 && p.redirect_start_us <= p.redirect_end_us,
+        "{p:?}"
+    );
+    assert!(
+        p.redirect_end_us <= p.fetch_start_us && p.fetch_start_us <= p.total_us,
+        "{p:?}"
+    );
     let heads = rec
         .events()
         .iter()
@@ -383,7 +420,13 @@ fn https_uses_h2_with_a_trusted_ca() {
     assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
     assert_eq!(out.data, b"hello world");
     assert_eq!(out.protocol, "h2");
-    assert!(out.profile.tls_done_us >= out.profile.connect_done_us);
+    let p = out.profile;
+    assert!(p.tls_done_us >= p.connect_done_us);
+    assert!(
+        p.connect_done_us <= p.tls_start_us && p.tls_start_us <= p.tls_end_us,
+        "{p:?}"
+    );
+    assert_eq!(p.tls_end_us, p.tls_done_us);
     assert!(matches!(&rec.events()[0], Event::Headers { version, .. } if version == "2"));
     let (h1, _) = fetch(
         &client,
