@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(build-essential make pkg-config libssl-dev zlib1g-dev)
 if [ "${1:-}" != build ]; then
-  packages+=(valgrind cmake default-jdk-headless libjna-java kotlin)
+  packages+=(valgrind cmake default-jdk-headless libjna-java kotlin python3 python3-venv)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

@@ -210,7 +210,10 @@ pub fn code_of_curl(code: curl_sys::CURLcode) -> Code {
         1 | 3 | 8 | 16 | 18 | 52 | 56 | 61 | 92 | 95 | 100 => NETTASK_E_RECV,
         // 23 WRITE_ERROR: a callback refused the data; the handler says
         //   why (abort, limit, file), else libcurl's decoder refused it.
-        23 => NETTASK_E_RECV,
+        // 43 BAD_FUNCTION_ARGUMENT: at run time, libcurl's verdict on a
+        //   header it cannot parse (a folded line in chunked trailers);
+        //   setting options up fails as NETTASK_E_INTERNAL before this.
+        23 | 43 => NETTASK_E_RECV,
         5 | 6 => NETTASK_E_DNS, // COULDNT_RESOLVE_PROXY, _HOST
         // 7 COULDNT_CONNECT, 45 INTERFACE_FAILED, 89 NO_CONNECTION_AVAILABLE,
         // 96 QUIC_CONNECT_ERROR, 97 PROXY (the proxy refused the tunnel)
@@ -232,7 +235,7 @@ pub fn code_of_curl(code: curl_sys::CURLcode) -> Code {
         42 => NETTASK_E_ABORTED,   // ABORTED_BY_CALLBACK
         // 22 HTTP_RETURNED_ERROR and 94 AUTH_ERROR need options nettask does
         // not set; 2 FAILED_INIT, 4 NOT_BUILT_IN, 27 OUT_OF_MEMORY, 41
-        // FUNCTION_NOT_FOUND, 43 BAD_FUNCTION_ARGUMENT, 48 UNKNOWN_OPTION,
+        // FUNCTION_NOT_FOUND, 48 UNKNOWN_OPTION,
         // 81 AGAIN, 93 RECURSIVE_API_CALL, 99 UNRECOVERABLE_POLL are bugs or
         // exhaustion; the rest belong to protocols nettask does not enable
         // (FTP, TFTP, LDAP, SSH, RTSP, TELNET) or are obsolete.
@@ -286,6 +289,7 @@ mod tests {
             (16, Code::NETTASK_E_RECV),
             (18, Code::NETTASK_E_RECV),
             (23, Code::NETTASK_E_RECV),
+            (43, Code::NETTASK_E_RECV),
             (28, Code::NETTASK_E_TIMEOUT),
             (35, Code::NETTASK_E_TLS),
             (47, Code::NETTASK_E_TOO_MANY_REDIRECTS),
@@ -312,7 +316,7 @@ mod tests {
             );
         }
         // The bugs and exhaustion that stay INTERNAL.
-        for curl in [2, 27, 43, 48, 93, 99] {
+        for curl in [2, 27, 48, 93, 99] {
             assert_eq!(code_of_curl(curl), Code::NETTASK_E_INTERNAL, "{curl}");
         }
         assert_eq!(

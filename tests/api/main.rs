@@ -1,6 +1,7 @@
 //! Integration tests: the C ABI against a real server on 127.0.0.1.
 
 mod harness;
+mod httpbin;
 mod server;
 
 mod abort;

@@ -24,6 +24,10 @@ pub struct Server {
     pub https: SocketAddr,
     /// The CA that signed the HTTPS server's certificate (PEM file).
     pub ca_file: PathBuf,
+    /// That certificate (for "localhost" and 127.0.0.1) and its key, as PEM
+    /// files, for the other servers of the tests.
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -49,7 +53,7 @@ fn start() -> Server {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let (ca_file, tls) = tls_config();
+    let (dir, tls) = tls_config();
     let (http, https) = runtime.block_on(async {
         let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let secure = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,7 +65,9 @@ fn start() -> Server {
     Server {
         http,
         https,
-        ca_file,
+        ca_file: dir.join("ca.pem"),
+        cert_file: dir.join("cert.pem"),
+        key_file: dir.join("key.pem"),
         _runtime: runtime,
     }
 }
@@ -98,6 +104,8 @@ where
         .await;
 }
 
+/// A CA and a certificate it signed, written as PEM files (ca.pem,
+/// cert.pem, key.pem) to the directory returned, and the server config.
 fn tls_config() -> (PathBuf, Arc<tokio_rustls::rustls::ServerConfig>) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -115,8 +123,9 @@ fn tls_config() -> (PathBuf, Arc<tokio_rustls::rustls::ServerConfig>) {
     let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
     let dir = std::env::temp_dir().join(format!("nettask-test-ca-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), leaf.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), leaf_key.serialize_pem()).unwrap();
 
     let key =
         tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
@@ -128,7 +137,7 @@ fn tls_config() -> (PathBuf, Arc<tokio_rustls::rustls::ServerConfig>) {
         .with_single_cert(vec![leaf.der().clone()], key)
         .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    (ca_file, Arc::new(config))
+    (dir, Arc::new(config))
 }
 
 fn full(data: impl Into<Bytes>) -> Body {
