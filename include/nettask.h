@@ -267,7 +267,7 @@ static inline void nettask_client_options_init(nettask_client_options *opts) {
 /**
  * The version of `nettask_request_options` this header describes.
  */
-#define NETTASK_REQUEST_OPTIONS_VERSION 1
+#define NETTASK_REQUEST_OPTIONS_VERSION 2
 
 /**
  * A request or download task. Opaque and reference counted: the caller
@@ -356,6 +356,16 @@ typedef struct nettask_request_options {
    * with prior knowledge), for servers known to support it.
    */
   bool http2_prior_knowledge;
+  /**
+   * The content codings offered and decoded. NULL (init): offer and
+   * decode gzip, deflate, br and zstd; "" = offer none, hand over the
+   * raw bytes; otherwise the Accept-Encoding value to send, decoding the
+   * codings of it nettask supports. A response in a coding that was not
+   * offered, or unknown, is handed over raw. Listeners, downloads,
+   * `data`, `data_length` and `max_response_bytes` all see decoded
+   * bytes. A caller's own Accept-Encoding header counts as this option.
+   */
+  const char *accept_encoding;
 } nettask_request_options;
 
 /**

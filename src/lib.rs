@@ -4,7 +4,8 @@
 //! event thread per client. The C surface is in [`ffi`]; the rest is the
 //! safe Rust core it wraps.
 //!
-//! The core, from the leaves up: `util`, `error`, `inbox` (commands to the
+//! The core, from the leaves up: `util`, `error`, `decoding` (content
+//! codings), `inbox` (commands to the
 //! event thread), `options`, `response`, `profile`, `result`, `listeners`,
 //! `task`, `transfer` (one per kind, with its body sinks), `event_loop`,
 //! `client`. Rooms for what comes next: `transfer/upload.rs`, `framing/`
@@ -13,6 +14,7 @@
 
 mod client;
 mod curl_info;
+mod decoding;
 mod error;
 mod event_loop;
 pub mod ffi;

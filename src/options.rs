@@ -141,6 +141,9 @@ pub struct RequestOptions {
     /// Speak HTTP/2 from the first byte on http:// (h2c), for servers
     /// known to support it.
     pub http2_prior_knowledge: bool,
+    /// The Accept-Encoding to offer and decode; `None` = every coding
+    /// nettask decodes, `Some("")` = none (raw bytes).
+    pub accept_encoding: Option<String>,
 }
 
 pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 15;
@@ -161,6 +164,7 @@ impl RequestOptions {
             max_response_bytes: None,
             file_path: None,
             http2_prior_knowledge: false,
+            accept_encoding: None,
         }
     }
 
@@ -170,6 +174,10 @@ impl RequestOptions {
         self.url = crate::url::request_url(&self.url)?;
         for h in &self.headers {
             validate_header(&h.name, &h.value)?;
+        }
+        if let Some(codings) = &self.accept_encoding {
+            validate_header("Accept-Encoding", codings)
+                .map_err(|e| Error::invalid_argument(format!("accept_encoding: {}", e.message)))?;
         }
         if let Some(path) = &self.file_path {
             if path.as_os_str().is_empty() {

@@ -15,7 +15,7 @@ use crate::options::{Header, Method, RequestOptions};
 use crate::task::Task;
 
 /// The version of `nettask_request_options` this header describes.
-pub const NETTASK_REQUEST_OPTIONS_VERSION: u32 = 1;
+pub const NETTASK_REQUEST_OPTIONS_VERSION: u32 = 2;
 
 /// A request or download task. Opaque and reference counted: the caller
 /// owns one reference from `nettask_request_create` /
@@ -76,6 +76,15 @@ pub struct nettask_request_options {
     /// init: false. true: speak HTTP/2 from the first byte on http:// (h2c
     /// with prior knowledge), for servers known to support it.
     pub http2_prior_knowledge: bool,
+    // Version 2.
+    /// The content codings offered and decoded. NULL (init): offer and
+    /// decode gzip, deflate, br and zstd; "" = offer none, hand over the
+    /// raw bytes; otherwise the Accept-Encoding value to send, decoding the
+    /// codings of it nettask supports. A response in a coding that was not
+    /// offered, or unknown, is handed over raw. Listeners, downloads,
+    /// `data`, `data_length` and `max_response_bytes` all see decoded
+    /// bytes. A caller's own Accept-Encoding header counts as this option.
+    pub accept_encoding: *const c_char,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_request_options, version) == 0);
@@ -103,13 +112,16 @@ impl Versioned for nettask_request_options {
             max_response_bytes: 0,
             file_path: ptr::null(),
             http2_prior_knowledge: d.http2_prior_knowledge,
+            accept_encoding: ptr::null(),
         }
     }
 }
 
 /// Where each version ends (see `Versioned::SIZES`); one entry per version.
-const REQUEST_OPTIONS_SIZES: [usize; NETTASK_REQUEST_OPTIONS_VERSION as usize] =
-    [size_of::<nettask_request_options>()];
+const REQUEST_OPTIONS_SIZES: [usize; NETTASK_REQUEST_OPTIONS_VERSION as usize] = [
+    std::mem::offset_of!(nettask_request_options, accept_encoding),
+    size_of::<nettask_request_options>(),
+];
 
 /// Takes a new reference to the task behind a handle.
 ///
@@ -297,6 +309,7 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
         r.enable_http2 = flag(&raw const (*o).enable_http2);
         r.enable_chunked = flag(&raw const (*o).enable_chunked);
         r.http2_prior_knowledge = flag(&raw const (*o).http2_prior_knowledge);
+        r.accept_encoding = text((*o).accept_encoding, "accept_encoding")?;
         Ok(r)
     }
 }

@@ -17,6 +17,7 @@ use file_body::FileBody;
 use memory_body::MemoryBody;
 
 use crate::curl_info::Info;
+use crate::decoding::{AcceptEncoding, Decoder};
 use crate::error::{Code, Failure};
 use crate::options::{ClientOptions, Method, RequestOptions};
 use crate::profile::{Clock, Hops, Profile};
@@ -69,6 +70,11 @@ pub(crate) struct Transfer {
     queued: Option<Duration>,
     /// The final response's head, once it arrived.
     head: Option<ResponseHead>,
+    /// The content codings offered, and the decoder of the final
+    /// response's, if it has one nettask undoes.
+    codings: AcceptEncoding,
+    decoder: Option<Decoder>,
+    /// Body bytes handed on (decoded).
     received: u64,
     upload_pos: usize,
     sink: Sink,
@@ -94,6 +100,18 @@ impl Transfer {
                 client.temp_dir.as_deref(),
             )?),
         };
+        // A caller's own Accept-Encoding header stands for the option.
+        let codings = match request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("accept-encoding"))
+        {
+            Some(h) => AcceptEncoding {
+                header: None,
+                ..AcceptEncoding::parse(Some(&h.value))
+            },
+            None => AcceptEncoding::parse(request.accept_encoding.as_deref()),
+        };
         Ok(Transfer {
             task,
             request,
@@ -103,6 +121,8 @@ impl Transfer {
             hops: Hops::default(),
             queued: None,
             head: None,
+            codings,
+            decoder: None,
             received: 0,
             upload_pos: 0,
             sink,
@@ -235,6 +255,9 @@ impl Transfer {
                 "the server ended the response before a valid status line and head",
             )
         })?;
+        if let Some(decoder) = &self.decoder {
+            decoder.finish()?;
+        }
         match &mut self.sink {
             Sink::Memory(body) => Ok((head, body.take(), None)),
             Sink::File(file) => {
@@ -252,7 +275,16 @@ impl Transfer {
             return true;
         }
         let expects_body = self.request.method != Method::Head;
-        let length = head.content_length().filter(|_| expects_body);
+        let encodings = head.headers.iter().filter_map(|(name, value)| {
+            name.to_bytes()
+                .eq_ignore_ascii_case(b"content-encoding")
+                .then_some(value.to_bytes())
+        });
+        self.decoder = Decoder::new(encodings, &self.codings.offered);
+        // A decoded body's length is not the Content-Length.
+        let length = head
+            .content_length()
+            .filter(|_| expects_body && self.decoder.is_none());
         if let (Some(limit), Some(length)) = (self.request.max_response_bytes, length)
             && length > limit
         {
@@ -265,6 +297,21 @@ impl Transfer {
         self.task.emit_headers(&head);
         self.head = Some(head);
         true
+    }
+
+    /// Hands body bytes (decoded) to the sink, within the size limit.
+    fn take_body(&mut self, piece: &[u8]) -> Result<(), Failure> {
+        self.received += piece.len() as u64;
+        if (self.request.max_response_bytes).is_some_and(|limit| self.received > limit) {
+            return Err(Failure::too_large());
+        }
+        match &mut self.sink {
+            Sink::Memory(body) => {
+                body.write(&self.task, piece);
+                Ok(())
+            }
+            Sink::File(file) => file.write(&self.task, piece, self.received),
+        }
     }
 
     /// Stops the transfer with `failure`: the callback's "stop" value.
@@ -305,23 +352,13 @@ impl Handler for Transfer {
             self.fail(Failure::new(Code::NETTASK_E_RECV, why));
             return Ok(0);
         }
-        self.received += data.len() as u64;
-        if self
-            .request
-            .max_response_bytes
-            .is_some_and(|limit| self.received > limit)
-        {
-            self.fail(Failure::too_large());
-            return Ok(0);
-        }
-        let written = match &mut self.sink {
-            Sink::Memory(body) => {
-                body.write(&self.task, data);
-                Ok(())
-            }
-            Sink::File(file) => file.write(&self.task, data, self.received),
+        let mut decoder = self.decoder.take();
+        let taken = match decoder.as_mut() {
+            Some(decoder) => decoder.decode(data, &mut |piece| self.take_body(piece)),
+            None => self.take_body(data),
         };
-        match written {
+        self.decoder = decoder;
+        match taken {
             Ok(()) => Ok(data.len()),
             Err(failure) => {
                 self.fail(failure);
@@ -404,7 +441,16 @@ pub(crate) fn attach(
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
-    configure(easy, &transfer.request, client, timeout, fresh_connection).map_err(|e| Failure {
+    let codings = transfer.codings.header.as_deref();
+    configure(
+        easy,
+        &transfer.request,
+        codings,
+        client,
+        timeout,
+        fresh_connection,
+    )
+    .map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
@@ -412,9 +458,11 @@ pub(crate) fn attach(
     Ok(())
 }
 
+/// `accept_encoding` is the Accept-Encoding value to send, if any.
 fn configure(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
+    accept_encoding: Option<&str>,
     client: &ClientOptions,
     timeout: Duration,
     fresh_connection: bool,
@@ -436,8 +484,11 @@ fn configure(
             }
         }
     }
-    if !headers.is_empty() || has_body {
+    if !headers.is_empty() || has_body || accept_encoding.is_some() {
         let mut list = List::new();
+        if let Some(codings) = accept_encoding {
+            list.append(&format!("Accept-Encoding: {codings}"))?;
+        }
         for h in headers {
             // libcurl drops a header written "Name:"; "Name;" sends it empty.
             if h.value.is_empty() {

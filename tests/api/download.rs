@@ -7,7 +7,7 @@ use nettask::ffi::nettask_code::*;
 use crate::harness::*;
 use crate::server::{pattern, server};
 
-fn temp_dir(name: &str) -> PathBuf {
+pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nettask-dl-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -23,7 +23,7 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-fn progress_events(rec: &Recorder) -> Vec<nettask::ffi::nettask_progress> {
+pub fn progress_events(rec: &Recorder) -> Vec<nettask::ffi::nettask_progress> {
     rec.events()
         .into_iter()
         .filter_map(|e| match e {

@@ -262,3 +262,14 @@ fn h2_over_tls_and_h2c_reach_hypercorn() {
     assert_eq!(json(&out)["args"]["via"], "h2c");
     assert_eq!(out.protocol, "h2");
 }
+
+#[test]
+fn compressed_answers_are_decoded() {
+    for (path, flag) in [("/gzip", "gzipped"), ("/deflate", "deflated"), ("/brotli", "brotli")] {
+        let (out, body) = get(Opts::new(&httpbin().url(path)));
+        assert_eq!(body[flag], true, "{path}: {body}");
+        assert_eq!(out.data_length, out.data.len() as u64);
+        let offered = body["headers"]["Accept-Encoding"].as_str().unwrap();
+        assert_eq!(offered, "gzip, deflate, br, zstd");
+    }
+}

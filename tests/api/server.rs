@@ -316,9 +316,70 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 .body(body.boxed())
                 .unwrap()
         }
+        // `pattern(n)` in a content coding, announced in Content-Encoding.
+        ["encoded", coding, n] => {
+            let body = encode(coding, &pattern(n.parse().unwrap_or(0)));
+            let announced = if *coding == "corrupt" { "gzip" } else { coding };
+            Response::builder()
+                .header("content-encoding", announced)
+                .body(full(body))
+                .unwrap()
+        }
+        // A gzip bomb: `members` gzip members of 16 MiB of zeros each
+        // (16 KiB on the wire), streamed.
+        ["bomb"] => {
+            let member = Bytes::from(encode("gzip", &vec![0; 16 << 20]));
+            let members = param(&req, "members", 640);
+            let mut response = stream(move |mut tx| async move {
+                for _ in 0..members {
+                    if tx.send_data(member.clone()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let headers = response.headers_mut();
+            headers.insert("content-encoding", "gzip".parse().unwrap());
+            response
+        }
         _ => respond(404, "not found"),
     };
     Ok(response)
+}
+
+/// `data` in the content coding `coding`; "corrupt" is a gzip stream with
+/// bytes in its middle flipped.
+fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let level = flate2::Compression::fast();
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            e.write_all(data).unwrap();
+            drop(e);
+            out
+        }
+        "zstd" => zstd::encode_all(data, 3).unwrap(),
+        "corrupt" => {
+            let mut gzip = encode("gzip", data);
+            let middle = gzip.len() / 2;
+            for b in &mut gzip[middle..middle + 8] {
+                *b ^= 0x55;
+            }
+            gzip
+        }
+        _ => data.to_vec(),
+    }
 }
 
 fn streamed_pattern(len: u64, with_length: bool) -> Response<Body> {

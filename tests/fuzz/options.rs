@@ -70,6 +70,7 @@ struct RawRequestOptions {
     max_response_bytes: u64,
     file_path: *const c_char,
     http2_prior_knowledge: u8,
+    accept_encoding: *const c_char,
 }
 
 /// The mirror has the library's layout, field by field; a field added to
@@ -95,6 +96,7 @@ const _: () = {
     assert!(offset_of!(L, max_response_bytes) == offset_of!(M, max_response_bytes));
     assert!(offset_of!(L, file_path) == offset_of!(M, file_path));
     assert!(offset_of!(L, http2_prior_knowledge) == offset_of!(M, http2_prior_knowledge));
+    assert!(offset_of!(L, accept_encoding) == offset_of!(M, accept_encoding));
 };
 
 impl RawRequestOptions {
@@ -575,6 +577,15 @@ fn any_url(rng: &mut Rng) -> Option<Vec<u8>> {
     Some(url)
 }
 
+fn any_accept_encoding(rng: &mut Rng) -> Option<Vec<u8>> {
+    const LISTS: [&str; 5] = ["", "gzip", "br;q=0, *", "zstd, gzip;q=0.5", "identity"];
+    match rng.below(4) {
+        0 => None,
+        1 | 2 => Some(rng.pick(&LISTS).as_bytes().to_vec()),
+        _ => Some(any_text(rng)),
+    }
+}
+
 fn any_method(rng: &mut Rng) -> Option<Vec<u8>> {
     const METHODS: [&str; 9] = [
         "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT", "PATCH",
@@ -806,6 +817,11 @@ fn any_request_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> RequestC
     }
     if change(rng) {
         (o.body, o.body_len) = any_body(rng, arena, &mut desc);
+    }
+    if change(rng) {
+        let codings = any_accept_encoding(rng);
+        o.accept_encoding = arena.opt_c_string(&codings);
+        let _ = write!(desc, "accept_encoding: {}, ", show(&codings));
     }
     let mut file_path_ours = None;
     if change(rng) {
