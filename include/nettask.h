@@ -344,7 +344,8 @@ typedef struct nettask_request_options {
    */
   bool enable_chunked;
   /**
-   * Fail with NETTASK_E_TOO_LARGE past this many body bytes; 0 = unlimited.
+   * Fail with NETTASK_E_TOO_LARGE past this many body bytes (decoded,
+   * see `accept_encoding`); 0 = unlimited.
    */
   uint64_t max_response_bytes;
   /**

@@ -4,13 +4,14 @@
 //! event thread per client. The C surface is in [`ffi`]; the rest is the
 //! safe Rust core it wraps.
 //!
-//! The core, from the leaves up: `util`, `error`, `decoding` (content
-//! codings), `inbox` (commands to the
-//! event thread), `options`, `response`, `profile`, `result`, `listeners`,
-//! `task`, `transfer` (one per kind, with its body sinks), `event_loop`,
-//! `client`. Rooms for what comes next: `transfer/upload.rs`, `framing/`
-//! (UTF-8, lines, SSE), `cookies.rs`, `policy.rs` and `dns.rs`,
-//! `delivery.rs` (queued delivery on the host's thread), `url.rs`.
+//! The core, from the leaves up: `util`, `error`, `curl_info`, `decoding`
+//! (content codings), `inbox` (commands to the event thread), `url`
+//! (WHATWG URLs), `options`, `redirect` (fetch's next hop), `response`,
+//! `profile`, `result`, `listeners`, `task`, `transfer` (one per kind, with
+//! its body sinks), `event_loop`, `client`. Rooms for what comes next:
+//! `transfer/upload.rs`, `framing/` (UTF-8, lines, SSE), `cookies.rs`,
+//! `policy.rs` and `dns.rs`, `delivery.rs` (queued delivery on the host's
+//! thread).
 
 mod client;
 mod curl_info;

@@ -69,7 +69,8 @@ pub struct nettask_request_options {
     pub enable_http2: bool,
     /// true: do not keep the body for the result; read it from chunk listeners.
     pub enable_chunked: bool,
-    /// Fail with NETTASK_E_TOO_LARGE past this many body bytes; 0 = unlimited.
+    /// Fail with NETTASK_E_TOO_LARGE past this many body bytes (decoded,
+    /// see `accept_encoding`); 0 = unlimited.
     pub max_response_bytes: u64,
     /// Downloads: the destination; NULL = a new file in the client's temp_dir.
     pub file_path: *const c_char,
