@@ -367,6 +367,27 @@ typedef struct nettask_request_options {
    * bytes. A caller's own Accept-Encoding header counts as this option.
    */
   const char *accept_encoding;
+  /**
+   * Uploads: the file sent as the form's file part (its base name is the
+   * part's filename, its type application/octet-stream), streamed from
+   * disk as it is sent. Opened at create: NETTASK_E_FILE if it cannot be.
+   */
+  const char *upload_file_path;
+  /**
+   * Uploads: the file part's name (wx's `name`); no CR, LF or `"`.
+   */
+  const char *upload_name;
+  /**
+   * Uploads: the text parts sent before the file part (wx's `formData`),
+   * in order; names without CR, LF or `"`.
+   */
+  const struct nettask_header *form_fields;
+  size_t form_field_count;
+  /**
+   * Requests: stream the body from this file instead of `body` (not
+   * both); opened at create: NETTASK_E_FILE if it cannot be.
+   */
+  const char *body_file_path;
 } nettask_request_options;
 
 /**
@@ -408,6 +429,20 @@ nettask_code nettask_request_create(nettask_client *client,
 nettask_code nettask_download_create(nettask_client *client,
                                      const struct nettask_request_options *opts,
                                      struct nettask_task **out);
+
+/**
+ * Creates an upload task (wx.uploadFile): a multipart/form-data POST (or
+ * `method`) of the text parts `form_fields`, then the file
+ * `upload_file_path` as the part `upload_name`, streamed from disk.
+ * Progress listeners see the bytes sent; the result holds the server's
+ * answer as for requests. NETTASK_E_INVALID_ARGUMENT without a file or a
+ * name; NETTASK_E_FILE (a sentence with the path and the OS error) when
+ * the file cannot be opened. Checks and copies like
+ * `nettask_request_create`.
+ */
+nettask_code nettask_upload_create(nettask_client *client,
+                                   const struct nettask_request_options *opts,
+                                   struct nettask_task **out);
 
 /**
  * Starts the task on its client's event thread. Returns
@@ -611,7 +646,7 @@ typedef struct nettask_result {
  * ------------------------------------------------------------------------ */
 
 /**
- * Download progress, as progress listeners see it.
+ * Download or upload progress, as progress listeners see it.
  */
 typedef struct nettask_progress {
   /**
@@ -626,6 +661,15 @@ typedef struct nettask_progress {
    * The body's length from Content-Length; -1 when unknown.
    */
   int64_t total_bytes_expected_to_write;
+  /**
+   * Request body bytes sent so far on this hop (a 307/308 re-send starts
+   * again from 0).
+   */
+  uint64_t total_bytes_sent;
+  /**
+   * The whole request body; -1 when unknown.
+   */
+  int64_t total_bytes_expected_to_send;
 } nettask_progress;
 
 /**

@@ -70,7 +70,22 @@ impl Client {
         self.create(TaskKind::Download, options)
     }
 
-    fn create(&self, kind: TaskKind, options: RequestOptions) -> Result<Arc<Task>, Error> {
+    /// Creates an upload task (not started): `options.upload` is the form.
+    pub fn upload(&self, options: RequestOptions) -> Result<Arc<Task>, Error> {
+        self.create(TaskKind::Upload, options)
+    }
+
+    fn create(&self, kind: TaskKind, mut options: RequestOptions) -> Result<Arc<Task>, Error> {
+        match kind {
+            TaskKind::Upload if options.upload.is_none() => {
+                return Err(Error::invalid_argument(
+                    "an upload needs upload_file_path and upload_name",
+                ));
+            }
+            TaskKind::Upload => {}
+            // The form fields are an upload's only.
+            _ => options.upload = None,
+        }
         let options = options.checked()?;
         if self.inbox.is_closed() {
             return Err(Error::shutdown());

@@ -1,9 +1,9 @@
 //! Client and request options as owned Rust values, and their validation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 /// How a client is configured. `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +144,19 @@ pub struct RequestOptions {
     /// The Accept-Encoding to offer and decode; `None` = every coding
     /// nettask decodes, `Some("")` = none (raw bytes).
     pub accept_encoding: Option<String>,
+    /// Uploads: the multipart form to send.
+    pub upload: Option<Upload>,
+    /// Stream the body from this file instead of `body`.
+    pub body_file: Option<PathBuf>,
+}
+
+/// The form of an upload: text parts in order, then the file part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub file_path: PathBuf,
+    /// The file part's name.
+    pub name: String,
+    pub fields: Vec<Header>,
 }
 
 pub(crate) const DEFAULT_MAX_REDIRECTS: u32 = 15;
@@ -165,6 +178,8 @@ impl RequestOptions {
             file_path: None,
             http2_prior_knowledge: false,
             accept_encoding: None,
+            upload: None,
+            body_file: None,
         }
     }
 
@@ -174,6 +189,21 @@ impl RequestOptions {
         self.url = crate::url::request_url(&self.url)?;
         for h in &self.headers {
             validate_header(&h.name, &h.value)?;
+        }
+        if !self.body.is_empty() && self.body_file.is_some() {
+            return Err(Error::invalid_argument(
+                "body and body_file_path are both set; a request sends one body",
+            ));
+        }
+        if let Some(path) = &self.body_file {
+            check_readable(path, "body_file_path")?;
+        }
+        if let Some(upload) = &self.upload {
+            check_part_name(&upload.name, "upload_name")?;
+            for (i, field) in upload.fields.iter().enumerate() {
+                check_part_name(&field.name, &format!("form_fields[{i}].name"))?;
+            }
+            check_readable(&upload.file_path, "upload_file_path")?;
         }
         if let Some(codings) = &self.accept_encoding {
             validate_header("Accept-Encoding", codings)
@@ -191,6 +221,37 @@ impl RequestOptions {
             }
         }
         Ok(self)
+    }
+}
+
+/// A multipart part name goes into `Content-Disposition: form-data;
+/// name="..."`: it cannot hold CR, LF or a quote.
+fn check_part_name(name: &str, what: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::invalid_argument(format!("{what} is empty")));
+    }
+    if name.contains(['\r', '\n', '"']) {
+        return Err(Error::invalid_argument(format!(
+            "{what} {name:?} contains CR, LF or a quote, which a form part name cannot hold"
+        )));
+    }
+    Ok(())
+}
+
+/// A file to send must open for reading now (it is opened again, and read,
+/// when it is sent).
+fn check_readable(path: &Path, what: &str) -> Result<(), Error> {
+    let file_error = |why: String| {
+        Error::new(
+            Code::NETTASK_E_FILE,
+            format!("{what} {}: {why}", path.display()),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
+    match file.metadata() {
+        Ok(m) if m.is_dir() => Err(file_error("it is a directory".into())),
+        Ok(_) => Ok(()),
+        Err(e) => Err(file_error(e.to_string())),
     }
 }
 

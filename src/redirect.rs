@@ -42,6 +42,7 @@ pub fn next_hop(request: &mut RequestOptions, status: i32, location: &str) -> Re
     if to_get {
         request.method = Method::Get;
         request.body = Vec::new();
+        (request.body_file, request.upload) = (None, None);
         drop_headers(request, &BODY_HEADERS);
     }
     if !url::same_origin(&request.url, &target) {

@@ -9,11 +9,13 @@ use crate::profile::Profile;
 use crate::response::HeaderFields;
 use crate::util::message;
 
-/// Requests keep the body in memory; downloads stream it to a file.
+/// Requests keep the body in memory; downloads stream it to a file;
+/// uploads send a file as a multipart form and keep the answer in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
     Request,
     Download,
+    Upload,
 }
 
 impl TaskKind {
@@ -22,6 +24,7 @@ impl TaskKind {
         match self {
             TaskKind::Request => "request",
             TaskKind::Download => "downloadFile",
+            TaskKind::Upload => "uploadFile",
         }
     }
 
@@ -30,12 +33,13 @@ impl TaskKind {
         match self {
             TaskKind::Request => c"request:ok",
             TaskKind::Download => c"downloadFile:ok",
+            TaskKind::Upload => c"uploadFile:ok",
         }
     }
 }
 
 // The one definition of progress: the header's struct is generated from it.
-/// Download progress, as progress listeners see it.
+/// Download or upload progress, as progress listeners see it.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,13 @@ pub struct nettask_progress {
     pub total_bytes_written: u64,
     /// The body's length from Content-Length; -1 when unknown.
     pub total_bytes_expected_to_write: i64,
+    // Version 2: uploads (downloads report 0 and -1 here, uploads report
+    // 0 and -1 in the two fields above).
+    /// Request body bytes sent so far on this hop (a 307/308 re-send starts
+    /// again from 0).
+    pub total_bytes_sent: u64,
+    /// The whole request body; -1 when unknown.
+    pub total_bytes_expected_to_send: i64,
 }
 
 /// The Rust name of download progress.

@@ -11,7 +11,7 @@ use super::input::{flag, millis, path, text};
 use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::error::{Error, nettask_code};
-use crate::options::{Header, Method, RequestOptions};
+use crate::options::{Header, Method, RequestOptions, Upload};
 use crate::task::Task;
 
 /// The version of `nettask_request_options` this header describes.
@@ -86,6 +86,19 @@ pub struct nettask_request_options {
     /// `data`, `data_length` and `max_response_bytes` all see decoded
     /// bytes. A caller's own Accept-Encoding header counts as this option.
     pub accept_encoding: *const c_char,
+    /// Uploads: the file sent as the form's file part (its base name is the
+    /// part's filename, its type application/octet-stream), streamed from
+    /// disk as it is sent. Opened at create: NETTASK_E_FILE if it cannot be.
+    pub upload_file_path: *const c_char,
+    /// Uploads: the file part's name (wx's `name`); no CR, LF or `"`.
+    pub upload_name: *const c_char,
+    /// Uploads: the text parts sent before the file part (wx's `formData`),
+    /// in order; names without CR, LF or `"`.
+    pub form_fields: *const nettask_header,
+    pub form_field_count: usize,
+    /// Requests: stream the body from this file instead of `body` (not
+    /// both); opened at create: NETTASK_E_FILE if it cannot be.
+    pub body_file_path: *const c_char,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_request_options, version) == 0);
@@ -114,6 +127,11 @@ impl Versioned for nettask_request_options {
             file_path: ptr::null(),
             http2_prior_knowledge: d.http2_prior_knowledge,
             accept_encoding: ptr::null(),
+            upload_file_path: ptr::null(),
+            upload_name: ptr::null(),
+            form_fields: ptr::null(),
+            form_field_count: 0,
+            body_file_path: ptr::null(),
         }
     }
 }
@@ -238,6 +256,24 @@ pub unsafe extern "C" fn nettask_download_create(
     unsafe { create(client, opts, out, crate::Client::download) }
 }
 
+/// Creates an upload task (wx.uploadFile): a multipart/form-data POST (or
+/// `method`) of the text parts `form_fields`, then the file
+/// `upload_file_path` as the part `upload_name`, streamed from disk.
+/// Progress listeners see the bytes sent; the result holds the server's
+/// answer as for requests. NETTASK_E_INVALID_ARGUMENT without a file or a
+/// name; NETTASK_E_FILE (a sentence with the path and the OS error) when
+/// the file cannot be opened. Checks and copies like
+/// `nettask_request_create`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_upload_create(
+    client: *mut nettask_client,
+    opts: *const nettask_request_options,
+    out: *mut *mut nettask_task,
+) -> nettask_code {
+    // SAFETY: the caller's contract is `create`'s.
+    unsafe { create(client, opts, out, crate::Client::upload) }
+}
+
 /// Starts the task on its client's event thread. Returns
 /// NETTASK_E_SHUTDOWN if its client was freed (whether the task ran or
 /// not), else NETTASK_E_INVALID_STATE if it was started before. A task
@@ -299,7 +335,7 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
             r.method = Method::parse(&method)?;
         }
         r.file_path = path((*o).file_path);
-        r.headers = headers((*o).headers, (*o).header_count)?;
+        r.headers = headers((*o).headers, (*o).header_count, "headers")?;
         r.body = body((*o).body, (*o).body_len)?;
         r.timeout = millis((*o).timeout_ms);
         r.idle_timeout = millis((*o).idle_timeout_ms);
@@ -311,6 +347,17 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
         r.enable_chunked = flag(&raw const (*o).enable_chunked);
         r.http2_prior_knowledge = flag(&raw const (*o).http2_prior_knowledge);
         r.accept_encoding = text((*o).accept_encoding, "accept_encoding")?;
+        r.body_file = path((*o).body_file_path);
+        let fields = headers((*o).form_fields, (*o).form_field_count, "form_fields")?;
+        let name = text((*o).upload_name, "upload_name")?;
+        r.upload = match (path((*o).upload_file_path), name) {
+            (Some(file_path), Some(name)) => Some(Upload {
+                file_path,
+                name,
+                fields,
+            }),
+            _ => None,
+        };
         Ok(r)
     }
 }
@@ -331,20 +378,32 @@ unsafe fn body(data: *const u8, len: usize) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Name/value pairs: the request headers, or an upload's form fields
+/// (`field` names the array in messages).
+///
 /// # Safety
 /// `list` is valid for `count` entries whose strings are NUL-terminated.
-unsafe fn headers(list: *const nettask_header, count: usize) -> Result<Vec<Header>, Error> {
+unsafe fn headers(
+    list: *const nettask_header,
+    count: usize,
+    field: &str,
+) -> Result<Vec<Header>, Error> {
+    let count_field = if field == "headers" {
+        "header_count"
+    } else {
+        "form_field_count"
+    };
     if count == 0 {
         return Ok(Vec::new());
     }
     if list.is_null() {
-        return Err(Error::invalid_argument(
-            "headers is NULL but header_count is not 0",
-        ));
+        return Err(Error::invalid_argument(format!(
+            "{field} is NULL but {count_field} is not 0"
+        )));
     }
     if count > MAX_HEADERS {
         return Err(Error::invalid_argument(format!(
-            "header_count is {count}; at most {MAX_HEADERS} request headers are accepted"
+            "{count_field} is {count}; at most {MAX_HEADERS} are accepted"
         )));
     }
     // SAFETY: valid for `count` entries by contract.
@@ -353,7 +412,7 @@ unsafe fn headers(list: *const nettask_header, count: usize) -> Result<Vec<Heade
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let what = format!("headers[{i}]");
+            let what = format!("{field}[{i}]");
             // SAFETY: the strings are NULL or NUL-terminated by contract.
             let name = unsafe { text(h.name, &format!("{what}.name")) }?
                 .ok_or_else(|| null_error(&format!("{what}.name")))?;

@@ -122,6 +122,8 @@ impl FileBody {
             progress,
             total_bytes_written: written,
             total_bytes_expected_to_write: self.expected.map_or(-1, |t| t as i64),
+            total_bytes_sent: 0,
+            total_bytes_expected_to_send: -1,
         });
     }
 

@@ -5,9 +5,10 @@
 
 mod file_body;
 mod memory_body;
+mod upload;
 
-use std::io::SeekFrom;
-use std::path::PathBuf;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, Write
 
 use file_body::FileBody;
 use memory_body::MemoryBody;
+use upload::{Form, SendProgress, SentFile, read_error};
 
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
@@ -77,6 +79,16 @@ pub(crate) struct Transfer {
     /// Body bytes handed on (decoded).
     received: u64,
     upload_pos: usize,
+    /// The file the body comes from (an upload's, or `body_file`), to tell
+    /// that it changed while it was sent.
+    sent_file: Option<SentFile>,
+    /// `body_file`, read by `Handler::read`.
+    body_reader: Option<std::fs::File>,
+    /// An upload's form, set on the current hop's handle.
+    form: Option<Form>,
+    send_progress: SendProgress,
+    /// The request body's size as libcurl reports it.
+    send_total: u64,
     sink: Sink,
     /// When the last byte moved (or the hop began); kept only with an idle
     /// timeout, to spare a clock read per callback.
@@ -94,11 +106,25 @@ impl Transfer {
         client: &ClientOptions,
     ) -> Result<Transfer, Failure> {
         let sink = match task.kind() {
-            TaskKind::Request => Sink::Memory(MemoryBody::new(!request.enable_chunked)),
+            TaskKind::Request | TaskKind::Upload => {
+                Sink::Memory(MemoryBody::new(!request.enable_chunked))
+            }
             TaskKind::Download => Sink::File(FileBody::create(
                 request.file_path.as_deref(),
                 client.temp_dir.as_deref(),
             )?),
+        };
+        let sent_path = request
+            .upload
+            .as_ref()
+            .map(|u| &u.file_path)
+            .or(request.body_file.as_ref());
+        let sent_file = sent_path.map(|p| SentFile::open(p)).transpose()?;
+        let body_reader = match &request.body_file {
+            Some(path) => {
+                Some(std::fs::File::open(path).map_err(|e| read_error(path, &e.to_string()))?)
+            }
+            None => None,
         };
         // A caller's own Accept-Encoding header stands for the option.
         let codings = match request
@@ -125,6 +151,11 @@ impl Transfer {
             decoder: None,
             received: 0,
             upload_pos: 0,
+            sent_file,
+            body_reader,
+            form: None,
+            send_progress: SendProgress::default(),
+            send_total: 0,
             sink,
             last_activity: Instant::now(),
             stop: None,
@@ -194,6 +225,21 @@ impl Transfer {
         self.parser = HeadParser::default();
         self.redirect_body = 0;
         self.upload_pos = 0;
+        self.send_progress.restart();
+        if self.request.upload.is_none() {
+            self.form = None;
+        }
+        if self.request.upload.is_none() && self.request.body_file.is_none() {
+            (self.sent_file, self.body_reader) = (None, None);
+        }
+        if let Some(file) = &mut self.body_reader
+            && let Err(e) = file.seek(SeekFrom::Start(0))
+        {
+            return Next::Complete(Ending::Loop(read_error(
+                self.sent_file.as_ref().map_or(Path::new(""), |f| f.path()),
+                &e.to_string(),
+            )));
+        }
         Next::Follow { reusable }
     }
 
@@ -226,10 +272,16 @@ impl Transfer {
             // An abort that came before the completion wins.
             _ if self.task.is_aborted() => Err(Failure::aborted()),
             Ending::Curl(Ok(())) => self.finish_body(),
-            Ending::Curl(Err(e)) => Err(self
-                .stop
-                .take()
-                .unwrap_or_else(|| Failure::from_curl(&e, detail))),
+            Ending::Curl(Err(e)) => Err(self.stop.take().unwrap_or_else(|| {
+                match &self.sent_file {
+                    // libcurl could not read the file as long as it was.
+                    Some(file) if e.is_read_error() => read_error(
+                        file.path(),
+                        detail.as_deref().unwrap_or("it could not be read"),
+                    ),
+                    _ => Failure::from_curl(&e, detail),
+                }
+            })),
             Ending::Loop(failure) => Err(failure),
         };
         match body {
@@ -257,6 +309,12 @@ impl Transfer {
         })?;
         if let Some(decoder) = &self.decoder {
             decoder.finish()?;
+        }
+        if let Some(file) = &self.sent_file {
+            file.check_unchanged()?;
+        }
+        if self.task.kind() == TaskKind::Upload {
+            self.send_progress.finish(&self.task, self.send_total);
         }
         match &mut self.sink {
             Sink::Memory(body) => Ok((head, body.take(), None)),
@@ -322,6 +380,16 @@ impl Transfer {
 }
 
 impl Handler for Transfer {
+    fn progress(&mut self, _dltotal: f64, _dlnow: f64, ultotal: f64, ulnow: f64) -> bool {
+        if self.task.is_aborted() {
+            return false;
+        }
+        self.send_total = ultotal as u64;
+        self.send_progress
+            .update(&self.task, ulnow as u64, self.send_total);
+        true
+    }
+
     fn header(&mut self, line: &[u8]) -> bool {
         self.touch();
         if self.task.is_aborted() {
@@ -369,6 +437,13 @@ impl Handler for Transfer {
 
     fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
         self.touch();
+        if let Some(file) = &mut self.body_reader {
+            return file.read(into).map_err(|e| {
+                let path = self.sent_file.as_ref().map_or(Path::new(""), |f| f.path());
+                self.stop = Some(read_error(path, &e.to_string()));
+                ReadError::Abort
+            });
+        }
         let rest = &self.request.body[self.upload_pos..];
         let n = rest.len().min(into.len());
         into[..n].copy_from_slice(&rest[..n]);
@@ -378,6 +453,12 @@ impl Handler for Transfer {
 
     fn seek(&mut self, whence: SeekFrom) -> SeekResult {
         // libcurl rewinds the body to send it again on a new connection.
+        if let Some(file) = &mut self.body_reader {
+            return match file.seek(whence) {
+                Ok(_) => SeekResult::Ok,
+                Err(_) => SeekResult::Fail,
+            };
+        }
         match whence {
             SeekFrom::Start(pos) if pos as usize <= self.request.body.len() => {
                 self.upload_pos = pos as usize;
@@ -394,6 +475,12 @@ impl Handler for Transfer {
 pub(crate) struct Job(pub Option<Transfer>);
 
 impl Handler for Job {
+    fn progress(&mut self, dltotal: f64, dlnow: f64, ultotal: f64, ulnow: f64) -> bool {
+        self.0
+            .as_mut()
+            .is_none_or(|t| t.progress(dltotal, dlnow, ultotal, ulnow))
+    }
+
     fn header(&mut self, line: &[u8]) -> bool {
         self.0.as_mut().is_some_and(|t| t.header(line))
     }
@@ -436,16 +523,21 @@ const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPT
 /// whole-task timeout. On failure the transfer is dropped.
 pub(crate) fn attach(
     easy: &mut Easy2<Job>,
-    transfer: Transfer,
+    mut transfer: Transfer,
     client: &ClientOptions,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
     let codings = transfer.codings.header.as_deref();
+    let file_size = (transfer.body_reader.as_ref())
+        .and(transfer.sent_file.as_ref())
+        .map(SentFile::size);
+    let request = &transfer.request;
     configure(
         easy,
-        &transfer.request,
+        request,
         codings,
+        file_size,
         client,
         timeout,
         fresh_connection,
@@ -454,31 +546,52 @@ pub(crate) fn attach(
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
+    if let Some(upload) = &transfer.request.upload {
+        // SAFETY: `easy` is live and used by the event thread only; the
+        // form unbinds itself from it when dropped.
+        let form = unsafe { Form::attach(easy.raw(), upload) }.map_err(|e| Failure {
+            code: Code::NETTASK_E_INTERNAL,
+            ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
+        })?;
+        transfer.form = Some(form);
+    }
     easy.get_mut().0 = Some(transfer);
     Ok(())
 }
 
-/// `accept_encoding` is the Accept-Encoding value to send, if any.
+/// `accept_encoding` is the Accept-Encoding value to send, if any;
+/// `file_body_size` the size of `body_file`, when the body comes from it.
 fn configure(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
     accept_encoding: Option<&str>,
+    file_body_size: Option<u64>,
     client: &ClientOptions,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), curl::Error> {
     let (method, headers) = (options.method, &options.headers);
-    let has_body = !options.body.is_empty();
+    let upload = options.upload.is_some();
+    // The body: in memory, or `body_file` of this size, or the form.
+    let body_len = file_body_size.unwrap_or(options.body.len() as u64);
+    let has_body = body_len > 0 || file_body_size.is_some() || upload;
     easy.url(&options.url)?;
     easy.fresh_connect(fresh_connection)?;
     match method {
+        // The form (CURLOPT_MIMEPOST, set by `attach`) makes it a POST.
+        _ if upload => {
+            easy.progress(true)?;
+            if !matches!(method, Method::Get | Method::Post) {
+                easy.custom_request(method.as_str())?;
+            }
+        }
         Method::Head => easy.nobody(true)?,
         Method::Get if !has_body => {}
         _ if !has_body && method != Method::Post => easy.custom_request(method.as_str())?,
         _ => {
             // The body is read from `Transfer::read`, for every method.
             easy.post(true)?;
-            easy.post_field_size(options.body.len() as u64)?;
+            easy.post_field_size(body_len)?;
             if method != Method::Post {
                 easy.custom_request(method.as_str())?;
             }
@@ -502,7 +615,7 @@ fn configure(
             // No "Expect: 100-continue" round trip before large bodies.
             list.append("Expect:")?;
         }
-        if has_body && !given("content-type") {
+        if has_body && !upload && !given("content-type") {
             // libcurl would invent application/x-www-form-urlencoded.
             list.append("Content-Type:")?;
         }

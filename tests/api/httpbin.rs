@@ -265,7 +265,11 @@ fn h2_over_tls_and_h2c_reach_hypercorn() {
 
 #[test]
 fn compressed_answers_are_decoded() {
-    for (path, flag) in [("/gzip", "gzipped"), ("/deflate", "deflated"), ("/brotli", "brotli")] {
+    for (path, flag) in [
+        ("/gzip", "gzipped"),
+        ("/deflate", "deflated"),
+        ("/brotli", "brotli"),
+    ] {
         let (out, body) = get(Opts::new(&httpbin().url(path)));
         assert_eq!(body[flag], true, "{path}: {body}");
         assert_eq!(out.data_length, out.data.len() as u64);

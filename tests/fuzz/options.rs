@@ -71,6 +71,11 @@ struct RawRequestOptions {
     file_path: *const c_char,
     http2_prior_knowledge: u8,
     accept_encoding: *const c_char,
+    upload_file_path: *const c_char,
+    upload_name: *const c_char,
+    form_fields: *const nettask_header,
+    form_field_count: usize,
+    body_file_path: *const c_char,
 }
 
 /// The mirror has the library's layout, field by field; a field added to
@@ -97,6 +102,11 @@ const _: () = {
     assert!(offset_of!(L, file_path) == offset_of!(M, file_path));
     assert!(offset_of!(L, http2_prior_knowledge) == offset_of!(M, http2_prior_knowledge));
     assert!(offset_of!(L, accept_encoding) == offset_of!(M, accept_encoding));
+    assert!(offset_of!(L, upload_file_path) == offset_of!(M, upload_file_path));
+    assert!(offset_of!(L, upload_name) == offset_of!(M, upload_name));
+    assert!(offset_of!(L, form_fields) == offset_of!(M, form_fields));
+    assert!(offset_of!(L, form_field_count) == offset_of!(M, form_field_count));
+    assert!(offset_of!(L, body_file_path) == offset_of!(M, body_file_path));
 };
 
 impl RawRequestOptions {
@@ -179,6 +189,7 @@ fn last_error() -> Option<String> {
 enum Kind {
     Request,
     Download,
+    Upload,
 }
 
 impl Kind {
@@ -186,6 +197,7 @@ impl Kind {
         match self {
             Kind::Request => "request:",
             Kind::Download => "downloadFile:",
+            Kind::Upload => "uploadFile:",
         }
     }
 }
@@ -577,6 +589,24 @@ fn any_url(rng: &mut Rng) -> Option<Vec<u8>> {
     Some(url)
 }
 
+/// A file to send: NULL, a small file (outside the scratch directory,
+/// which must stay empty), one that does not exist, a directory, or any
+/// text.
+fn any_sent_file(rng: &mut Rng, dir: &Path) -> Option<Vec<u8>> {
+    let real = std::env::temp_dir().join(format!("nettask-fuzz-sent-{}.bin", std::process::id()));
+    if !real.exists() {
+        std::fs::write(&real, b"fuzz upload body").unwrap();
+    }
+    let pick = |p: &Path| Some(p.as_os_str().as_encoded_bytes().to_vec());
+    match rng.below(6) {
+        0 => None,
+        1 | 2 => pick(&real),
+        3 => pick(&dir.join("missing.bin")),
+        4 => pick(dir),
+        _ => Some(any_text(rng)),
+    }
+}
+
 fn any_accept_encoding(rng: &mut Rng) -> Option<Vec<u8>> {
     const LISTS: [&str; 5] = ["", "gzip", "br;q=0, *", "zstd, gzip;q=0.5", "identity"];
     match rng.below(4) {
@@ -817,6 +847,26 @@ fn any_request_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> RequestC
     }
     if change(rng) {
         (o.body, o.body_len) = any_body(rng, arena, &mut desc);
+    }
+    if change(rng) {
+        let file = any_sent_file(rng, dir);
+        o.upload_file_path = arena.opt_c_string(&file);
+        let name = rng.chance(3, 4).then(|| any_text(rng));
+        o.upload_name = arena.opt_c_string(&name);
+        let _ = write!(
+            desc,
+            "upload_file_path: {}, upload_name: {}, ",
+            show(&file),
+            show(&name)
+        );
+        let mut fields = String::new();
+        (o.form_fields, o.form_field_count) = any_headers(rng, arena, &mut fields);
+        let _ = write!(desc, "form_fields: {}", fields.replacen("headers", "", 1));
+    }
+    if change(rng) && rng.chance(1, 3) {
+        let file = any_sent_file(rng, dir);
+        o.body_file_path = arena.opt_c_string(&file);
+        let _ = write!(desc, "body_file_path: {}, ", show(&file));
     }
     if change(rng) {
         let codings = any_accept_encoding(rng);
@@ -1253,16 +1303,17 @@ impl<'a> Case<'a> {
         if self.client_freed {
             return;
         }
-        let kind = if self.rng.chance(1, 3) {
-            Kind::Download
-        } else {
-            Kind::Request
+        let kind = match self.rng.below(4) {
+            0 => Kind::Download,
+            1 => Kind::Upload,
+            _ => Kind::Request,
         };
         let r = any_request_options(&mut self.rng, &mut self.arena, self.dir);
         let mut out = ptr::dangling_mut::<nettask_task>();
         let create = match kind {
             Kind::Request => nettask_request_create,
             Kind::Download => nettask_download_create,
+            Kind::Upload => nettask_upload_create,
         };
         // SAFETY: a live client, a whole struct whose pointers are NULL or
         // point into the arena for what their fields say, a writable out.
@@ -1271,9 +1322,11 @@ impl<'a> Case<'a> {
         let kind_name = match kind {
             Kind::Request => "request",
             Kind::Download => "download",
+            Kind::Upload => "upload",
         };
         let call = format!("{name} = nettask_{kind_name}_create({})", r.desc);
-        self.check(&call, code, &[NETTASK_OK, NETTASK_E_INVALID_ARGUMENT]);
+        let allowed = [NETTASK_OK, NETTASK_E_INVALID_ARGUMENT, NETTASK_E_FILE];
+        self.check(&call, code, &allowed);
         self.calls.push(("create", code));
         if code != NETTASK_OK {
             if !out.is_null() {
@@ -1286,7 +1339,7 @@ impl<'a> Case<'a> {
             return;
         }
         let dest_ours = match kind {
-            Kind::Request => true,
+            Kind::Request | Kind::Upload => true,
             Kind::Download => r.file_path_ours.unwrap_or(self.temp_dir_ours),
         };
         let probe = Probe::new(kind, self.client, self.which == Which::Default);
