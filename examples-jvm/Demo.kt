@@ -1,6 +1,6 @@
 // A JVM host using nettask through JNA, the way an Android app would:
 // a request with headers and chunk listeners, a download with progress,
-// and an abort from another thread.
+// an upload (wx.uploadFile) with progress, and an abort from another thread.
 //
 //   usage: Demo BASE_URL     (the loopback test server)
 //
@@ -19,7 +19,9 @@ import kotlin.system.exitProcess
 private val lib = NettaskLibrary.lib
 
 /** A task with its listeners. The listener objects live as long as this. */
-class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Boolean = false) {
+enum class Kind { REQUEST, DOWNLOAD, UPLOAD }
+
+class Task(client: Pointer, configure: RequestOptions.() -> Unit, kind: Kind = Kind.REQUEST) {
     val handle: Pointer
     private val done = CountDownLatch(1)
     @Volatile var code = -1
@@ -29,6 +31,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
     val chunks = mutableListOf<String>() // written on the event thread only
     var headers = listOf<Pair<String, String>>()
     var progressEvents = 0
+    var lastProgress: Progress? = null
     @Volatile var listenerThread = ""
 
     private val onHeaders = object : HeadersCallback {
@@ -50,8 +53,10 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
         override fun invoke(task: Pointer, progress: Pointer, userData: Pointer?) {
             val p = Progress(progress)
             progressEvents++
+            lastProgress = p
             if (p.progress % 25 == 0) {
-                println("  progress: ${p.progress}% ${p.total_bytes_written}/${p.total_bytes_expected_to_write}")
+                println("  progress: ${p.progress}% written ${p.total_bytes_written}/${p.total_bytes_expected_to_write}, " +
+                    "sent ${p.total_bytes_sent}/${p.total_bytes_expected_to_send}")
             }
         }
     }
@@ -75,10 +80,10 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, download: Bool
         check(lib.nettask_request_options_init_version(opts, RequestOptions.VERSION) == 0) { lib.nettask_last_error() ?: "" }
         opts.configure()
         val out = PointerByReference()
-        val rc = if (download) {
-            lib.nettask_download_create(client, opts, out)
-        } else {
-            lib.nettask_request_create(client, opts, out)
+        val rc = when (kind) {
+            Kind.REQUEST -> lib.nettask_request_create(client, opts, out)
+            Kind.DOWNLOAD -> lib.nettask_download_create(client, opts, out)
+            Kind.UPLOAD -> lib.nettask_upload_create(client, opts, out)
         }
         check(rc == 0) { "create: ${lib.nettask_code_name(rc)}: ${lib.nettask_last_error()}" }
         handle = out.value
@@ -153,11 +158,27 @@ fun main(args: Array<String>) {
     val download = Task(client, {
         url = "$base/bytes/4194304"
         file_path = file.path
-    }, download = true).start().await()
+    }, Kind.DOWNLOAD).start().await()
     expect(download.errMsg == "downloadFile:ok", "download result")
     expect(file.length() == 4194304L, "file size ${file.length()}")
     expect(download.progressEvents in 1..110, "progress events ${download.progressEvents}")
     file.delete()
+
+    val photo = File.createTempFile("nettask-jvm-photo", ".jpg")
+    photo.writeBytes(ByteArray(1 shl 20) { (it % 251).toByte() })
+    println("upload with progress: $photo -> $base/echo")
+    val upload = Task(client, {
+        url = "$base/echo"
+        upload_file_path = photo.path
+        upload_name = "photo"
+    }, Kind.UPLOAD).start().await()
+    expect(upload.errMsg == "uploadFile:ok" && upload.status == 200, "upload result ${upload.errMsg}")
+    val form = String(upload.body, Charsets.ISO_8859_1)
+    expect(form.contains("name=\"photo\"; filename=\"${photo.name}\""), "the file part")
+    val sent = upload.lastProgress
+    expect(sent != null && sent.progress == 100 && sent.total_bytes_sent == sent.total_bytes_expected_to_send &&
+        sent.total_bytes_sent == upload.body.size.toLong(), "upload progress")
+    photo.delete()
 
     println("abort from another thread: $base/stall")
     val stalled = Task(client, { url = "$base/stall" }).start()

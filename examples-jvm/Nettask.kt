@@ -21,17 +21,18 @@ class SizeT @JvmOverloads constructor(value: Long = 0) : IntegerType(Native.SIZE
 @Structure.FieldOrder(
     "version", "url", "method", "headers", "header_count", "body", "body_len", "timeout_ms",
     "follow_redirects", "max_redirects", "idle_timeout_ms", "enable_http2", "enable_chunked",
-    "max_response_bytes", "file_path", "http2_prior_knowledge"
+    "max_response_bytes", "file_path", "http2_prior_knowledge", "accept_encoding",
+    "upload_file_path", "upload_name", "form_fields", "form_field_count", "body_file_path"
 )
 /**
- * nettask_request_options as version 1 of the header lays it out. A binding
+ * nettask_request_options as version 2 of the header lays it out. A binding
  * without the C header passes the version its mirror describes to
  * nettask_request_options_init_version; the library then reads exactly these
  * fields, whatever newer version it is.
  */
 class RequestOptions : Structure() {
     companion object {
-        const val VERSION = 1
+        const val VERSION = 2
     }
 
     @JvmField var version: Int = 0
@@ -50,6 +51,13 @@ class RequestOptions : Structure() {
     @JvmField var max_response_bytes: Long = 0
     @JvmField var file_path: String? = null
     @JvmField var http2_prior_knowledge: Byte = 0
+    // Version 2.
+    @JvmField var accept_encoding: String? = null
+    @JvmField var upload_file_path: String? = null
+    @JvmField var upload_name: String? = null
+    @JvmField var form_fields: Pointer? = null
+    @JvmField var form_field_count: SizeT = SizeT()
+    @JvmField var body_file_path: String? = null
 }
 
 @Structure.FieldOrder("status_code", "http_version", "headers", "header_count")
@@ -66,11 +74,16 @@ class ResponseHead(p: Pointer) : Structure(p) {
     fun headerList(): List<Pair<String, String>> = readHeaders(headers, header_count.toLong())
 }
 
-@Structure.FieldOrder("progress", "total_bytes_written", "total_bytes_expected_to_write")
+@Structure.FieldOrder(
+    "progress", "total_bytes_written", "total_bytes_expected_to_write",
+    "total_bytes_sent", "total_bytes_expected_to_send"
+)
 class Progress(p: Pointer) : Structure(p) {
     @JvmField var progress: Int = 0
     @JvmField var total_bytes_written: Long = 0
     @JvmField var total_bytes_expected_to_write: Long = 0
+    @JvmField var total_bytes_sent: Long = 0
+    @JvmField var total_bytes_expected_to_send: Long = 0
 
     init {
         read()
@@ -167,6 +180,7 @@ interface NettaskLibrary : Library {
     fun nettask_request_options_init_version(opts: RequestOptions, version: Int): Int
     fun nettask_request_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
     fun nettask_download_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
+    fun nettask_upload_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
     fun nettask_start(task: Pointer): Int
     fun nettask_abort(task: Pointer): Int
     fun nettask_release(task: Pointer)

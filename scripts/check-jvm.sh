@@ -12,6 +12,6 @@ mkdir -p target/jvm
 check "kotlinc examples-jvm" kotlinc -nowarn -cp "$jna" examples-jvm/*.kt -include-runtime -d target/jvm/demo.jar
 scripts/with-server.sh bash -c '
   . scripts/check-lib.sh
-  check "jvm: request, chunks, download, abort" \
+  check "jvm: request, chunks, download, upload, abort" \
     java -Djna.library.path=target/release -cp target/jvm/demo.jar:'"$jna"' nettask.DemoKt "$NETTASK_HTTP"
 '
