@@ -385,8 +385,13 @@ impl Handler for Transfer {
             return false;
         }
         self.send_total = ultotal as u64;
-        self.send_progress
-            .update(&self.task, ulnow as u64, self.send_total);
+        // Bytes of the form going out count as activity for the idle timeout.
+        if self
+            .send_progress
+            .update(&self.task, ulnow as u64, self.send_total)
+        {
+            self.touch();
+        }
         true
     }
 

@@ -178,21 +178,26 @@ pub(crate) fn read_error(path: &Path, why: &str) -> Failure {
 /// step, the last one reporting every byte.
 #[derive(Default)]
 pub(crate) struct SendProgress {
+    /// What libcurl last said went out.
+    sent: u64,
+    /// The last event's bytes and percentage.
     reported: Option<(u64, u32)>,
 }
 
 impl SendProgress {
     /// libcurl says `sent` of `total` body bytes went out (`total` 0 while
-    /// unknown).
-    pub fn update(&mut self, task: &Task, sent: u64, total: u64) {
+    /// unknown). Returns whether more went out than at the last call.
+    pub fn update(&mut self, task: &Task, sent: u64, total: u64) -> bool {
+        let more = sent > self.sent;
+        self.sent = sent;
         let percent = match total {
             0 => 0,
             total => (sent.min(total) * 100 / total) as u32,
         };
-        if total == 0 || self.reported.is_some_and(|(_, p)| p >= percent) {
-            return;
+        if total > 0 && self.reported.is_none_or(|(_, p)| p < percent) {
+            self.report(task, sent, total, percent);
         }
-        self.report(task, sent, total, percent);
+        more
     }
 
     /// Before a successful completion: every byte was sent.
@@ -204,7 +209,7 @@ impl SendProgress {
 
     /// A redirect re-sends the body: the count starts again.
     pub fn restart(&mut self) {
-        self.reported = None;
+        *self = SendProgress::default();
     }
 
     fn report(&mut self, task: &Task, sent: u64, total: u64, percent: u32) {
