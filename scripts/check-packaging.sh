@@ -7,6 +7,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/check-lib.sh
 
+# The shared library exports the C API and nothing else (not libcurl's,
+# OpenSSL's or any Rust crate's symbols).
+only_nettask_exported() {
+  local others
+  others=$(nm -D --defined-only target/release/libnettask.so | awk '{print $3}' | grep -v '^nettask_' || true)
+  [ -z "$others" ] || { echo "exported besides nettask_*: $others"; return 1; }
+  nm -D --defined-only target/release/libnettask.so | grep -q ' nettask_upload_create$'
+}
+cargo build --release --quiet
+check "libnettask.so exports only nettask_* (nm -D)" only_nettask_exported
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
