@@ -19,6 +19,9 @@ mod decoding;
 mod error;
 mod event_loop;
 pub mod ffi;
+// The write path uses it from the streaming-text work on.
+#[allow(dead_code, unused_imports)]
+mod framing;
 mod idle_connections;
 mod idle_timers;
 mod inbox;
