@@ -250,8 +250,20 @@ pub struct Opts {
     pub headers: Vec<(CString, CString)>,
     pub body: Vec<u8>,
     pub file_path: Option<CString>,
+    /// Uploads (API.md "Uploads"): the file part, its name, the text parts.
+    pub upload_file_path: Option<CString>,
+    pub upload_name: Option<CString>,
+    pub form_fields: Vec<(CString, CString)>,
+    /// Requests: the body streamed from this file.
+    pub body_file_path: Option<CString>,
     pub raw: nettask_request_options,
     header_views: Vec<nettask_header>,
+    form_field_views: Vec<nettask_header>,
+}
+
+fn path_cstring(path: &std::path::Path) -> CString {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes()).unwrap()
 }
 
 impl Opts {
@@ -266,8 +278,13 @@ impl Opts {
             headers: Vec::new(),
             body: Vec::new(),
             file_path: None,
+            upload_file_path: None,
+            upload_name: None,
+            form_fields: Vec::new(),
+            body_file_path: None,
             raw,
             header_views: Vec::new(),
+            form_field_views: Vec::new(),
         }
     }
 
@@ -289,6 +306,36 @@ impl Opts {
 
     pub fn file(mut self, path: &std::path::Path) -> Opts {
         self.file_path = Some(CString::new(path.to_str().unwrap()).unwrap());
+        self
+    }
+
+    /// An upload of `path` as the file part named `name`.
+    pub fn upload(self, path: &std::path::Path, name: &str) -> Opts {
+        self.upload_file(path).upload_name(name)
+    }
+
+    /// Only the upload's file (to test an upload without a name).
+    pub fn upload_file(mut self, path: &std::path::Path) -> Opts {
+        self.upload_file_path = Some(path_cstring(path));
+        self
+    }
+
+    /// Only the upload's part name (to test an upload without a file).
+    pub fn upload_name(mut self, name: &str) -> Opts {
+        self.upload_name = Some(CString::new(name).unwrap());
+        self
+    }
+
+    /// A text part of the upload, sent before the file part, in call order.
+    pub fn form_field(mut self, name: &str, value: &str) -> Opts {
+        self.form_fields
+            .push((CString::new(name).unwrap(), CString::new(value).unwrap()));
+        self
+    }
+
+    /// A request whose body is streamed from `path`.
+    pub fn body_file(mut self, path: &std::path::Path) -> Opts {
+        self.body_file_path = Some(path_cstring(path));
         self
     }
 
@@ -319,8 +366,29 @@ impl Opts {
         };
         raw.body_len = self.body.len();
         raw.file_path = self.file_path.as_ref().map_or(ptr::null(), |p| p.as_ptr());
+        self.form_field_views = self
+            .form_fields
+            .iter()
+            .map(|(n, v)| nettask_header {
+                name: n.as_ptr(),
+                value: v.as_ptr(),
+            })
+            .collect();
+        raw.upload_file_path = opt_ptr(&self.upload_file_path);
+        raw.upload_name = opt_ptr(&self.upload_name);
+        raw.form_fields = if self.form_field_views.is_empty() {
+            ptr::null()
+        } else {
+            self.form_field_views.as_ptr()
+        };
+        raw.form_field_count = self.form_field_views.len();
+        raw.body_file_path = opt_ptr(&self.body_file_path);
         raw
     }
+}
+
+fn opt_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(ptr::null(), |s| s.as_ptr())
 }
 
 /// A created task with every listener recording into `rec`.
@@ -341,12 +409,31 @@ pub type Create = unsafe extern "C" fn(
 ) -> nettask_code;
 
 impl Run {
-    pub fn create(client: *mut nettask_client, mut opts: Opts, create: Create) -> Run {
+    pub fn create(client: *mut nettask_client, opts: Opts, create: Create) -> Run {
+        Run::try_create(client, opts, create)
+            .unwrap_or_else(|(code, e)| panic!("create: {code:?}: {e}"))
+    }
+
+    /// Creates a task, or says which code and sentence (`last_error`)
+    /// `create` refused it with.
+    pub fn try_create(
+        client: *mut nettask_client,
+        mut opts: Opts,
+        create: Create,
+    ) -> Result<Run, (nettask_code, String)> {
         let raw = opts.as_raw();
         let mut task = ptr::null_mut();
-        // SAFETY: valid pointers.
+        // SAFETY: valid pointers; `raw` points into `opts`, alive here.
         let code = unsafe { create(client, &raw, &mut task) };
-        assert_eq!(code, nettask_code::NETTASK_OK, "{}", last_error());
+        if code != nettask_code::NETTASK_OK {
+            let error = last_error();
+            if !task.is_null() {
+                // SAFETY: whatever a failed create left there is released once.
+                unsafe { nettask_release(task) };
+            }
+            return Err((code, error));
+        }
+        assert!(!task.is_null());
         let rec = Arc::new(Recorder::default());
         let ud = rec.as_user_data();
         // SAFETY: `rec` outlives the task's events (Run keeps it).
@@ -368,7 +455,7 @@ impl Run {
                 nettask_code::NETTASK_OK
             );
         }
-        Run { task, rec }
+        Ok(Run { task, rec })
     }
 
     pub fn request(client: &Client, opts: Opts) -> Run {
@@ -377,6 +464,14 @@ impl Run {
 
     pub fn download(client: &Client, opts: Opts) -> Run {
         Run::create(client.0, opts, nettask_download_create)
+    }
+
+    pub fn upload(client: &Client, opts: Opts) -> Run {
+        Run::create(client.0, opts, nettask_upload_create)
+    }
+
+    pub fn try_upload(client: &Client, opts: Opts) -> Result<Run, (nettask_code, String)> {
+        Run::try_create(client.0, opts, nettask_upload_create)
     }
 
     pub fn start(&self) -> &Run {

@@ -30,7 +30,7 @@ pub struct Httpbin {
 }
 
 impl Httpbin {
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.h1)
     }
 }

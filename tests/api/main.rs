@@ -13,4 +13,5 @@ mod failures;
 mod hostile;
 mod listeners;
 mod requests;
+mod upload;
 mod versions;

@@ -2,10 +2,12 @@
 //! (HTTP/1.1, and h2c by prior knowledge) and over TLS with ALPN (h2 and
 //! http/1.1), with a certificate from a CA generated for this run.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -165,6 +167,17 @@ fn param(req: &Request<Incoming>, name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The query parameter `name` as a string.
+fn param_str(req: &Request<Incoming>, name: &str) -> Option<String> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
 /// Serves one connection on a new port with exactly `response`, written
 /// byte for byte after the request head, then closes it. For wire details
 /// hyper normalises (header order).
@@ -240,6 +253,10 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 .body(full("redirecting"))
                 .unwrap()
         }
+        // Uploads: see `multipart`, `upload_sink` and `redirect_upload`.
+        ["multipart"] => multipart(req).await,
+        ["upload-sink"] => upload_sink(req).await,
+        ["redirect-upload"] => redirect_upload(req).await,
         ["redirect-post"] => Response::builder()
             .status(307)
             .header("location", "/echo")
@@ -412,5 +429,253 @@ where
     Response::builder()
         .header("content-type", "application/octet-stream")
         .body(body.boxed())
+        .unwrap()
+}
+
+/// What the upload routes saw of each request that had a `tag=` query
+/// parameter: the JSON they answered when the body arrived whole, or
+/// "incomplete: <why>" when it did not (an error reading it, or the
+/// connection closed before the route finished).
+fn uploads_seen() -> &'static Mutex<HashMap<String, String>> {
+    static SEEN: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    SEEN.get_or_init(Default::default)
+}
+
+/// What the upload route tagged `tag` saw, once it has finished (or was
+/// dropped with its connection).
+pub fn upload_seen(tag: &str) -> Option<String> {
+    uploads_seen().lock().unwrap().get(tag).cloned()
+}
+
+/// Records a tagged request's outcome in `uploads_seen` when dropped:
+/// "incomplete: dropped" unless `finish` said otherwise, so a route future
+/// that hyper drops with a closed connection is recorded too.
+struct Seen {
+    tag: Option<String>,
+    outcome: Option<String>,
+}
+
+impl Seen {
+    fn new(req: &Request<Incoming>) -> Seen {
+        Seen {
+            tag: param_str(req, "tag"),
+            outcome: None,
+        }
+    }
+
+    fn finish(&mut self, outcome: String) {
+        self.outcome = Some(outcome);
+    }
+}
+
+impl Drop for Seen {
+    fn drop(&mut self) {
+        if let Some(tag) = self.tag.take() {
+            let outcome = self
+                .outcome
+                .take()
+                .unwrap_or_else(|| "incomplete: dropped".to_string());
+            uploads_seen().lock().unwrap().insert(tag, outcome);
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of `data`, in lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
+}
+
+fn json_response(status: u16, value: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(value.to_string()))
+        .unwrap()
+}
+
+fn header_str(req: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// `/multipart[?slow_ms=N][&tag=T]`: parses a multipart/form-data body and
+/// answers, as JSON, `{"method", "content_type", "content_length",
+/// "body_size", "parts": [{"name", "filename", "content_type", "size",
+/// "sha256", "text", "disposition"}, ...], "error"}`, parts in wire order
+/// (`text`: the start of a part without filename, as UTF-8; `disposition`:
+/// its raw Content-Disposition). A body that is not multipart (a GET, no
+/// boundary) is read and answered with no parts. `slow_ms`: sleeps that
+/// long per 64 KiB of part data read, so a large upload takes a while.
+/// A body that does not arrive whole is answered 400 with `error` set (if
+/// the connection is still there to answer on).
+async fn multipart(req: Request<Incoming>) -> Response<Body> {
+    let mut seen = Seen::new(&req);
+    let slow = Duration::from_millis(param(&req, "slow_ms", 0));
+    let method = req.method().to_string();
+    let content_type = header_str(&req, hyper::header::CONTENT_TYPE);
+    let content_length = header_str(&req, hyper::header::CONTENT_LENGTH);
+    let boundary = content_type
+        .as_deref()
+        .and_then(|t| multer::parse_boundary(t).ok());
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&received);
+    let body = req.into_body().map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        frame
+    });
+    let parts = match boundary {
+        Some(boundary) => {
+            let form = multer::Multipart::new(body.into_data_stream(), boundary);
+            read_parts(form, slow).await.map_err(|e| e.to_string())
+        }
+        None => body
+            .collect()
+            .await
+            .map(|_| Vec::new())
+            .map_err(|e| e.to_string()),
+    };
+    let (parts, error) = match parts {
+        Ok(parts) => (parts, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let answer = serde_json::json!({
+        "method": method,
+        "content_type": content_type,
+        "content_length": content_length,
+        "body_size": received.load(Ordering::Relaxed),
+        "parts": parts,
+        "error": error,
+    });
+    match &error {
+        None => {
+            seen.finish(answer.to_string());
+            json_response(200, &answer)
+        }
+        Some(e) => {
+            seen.finish(format!("incomplete: {e}"));
+            json_response(400, &answer)
+        }
+    }
+}
+
+async fn read_parts(
+    mut form: multer::Multipart<'static>,
+    slow: Duration,
+) -> multer::Result<Vec<serde_json::Value>> {
+    use sha2::Digest;
+    const TEXT: usize = 4096;
+    let mut parts = Vec::new();
+    while let Some(mut field) = form.next_field().await? {
+        let name = field.name().map(str::to_owned);
+        let filename = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().map(|m| m.to_string());
+        let disposition = field
+            .headers()
+            .get(hyper::header::CONTENT_DISPOSITION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let mut hash = sha2::Sha256::new();
+        let mut size = 0u64;
+        let mut text = Vec::new();
+        while let Some(chunk) = field.chunk().await? {
+            size += chunk.len() as u64;
+            hash.update(&chunk);
+            let keep = chunk.len().min(TEXT - text.len());
+            text.extend_from_slice(&chunk[..keep]);
+            if !slow.is_zero() {
+                let pieces = chunk.len().div_ceil(64 << 10) as u32;
+                tokio::time::sleep(slow * pieces).await;
+            }
+        }
+        let text = filename
+            .is_none()
+            .then(|| String::from_utf8_lossy(&text).into_owned());
+        parts.push(serde_json::json!({
+            "name": name,
+            "filename": filename,
+            "content_type": content_type,
+            "size": size,
+            "sha256": hex(&hash.finalize()),
+            "text": text,
+            "disposition": disposition,
+        }));
+    }
+    Ok(parts)
+}
+
+/// Reads a body to its end without keeping it: its size and SHA-256.
+async fn drain(mut body: Incoming) -> Result<(u64, String), hyper::Error> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    let mut size = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame?.data_ref() {
+            size += data.len() as u64;
+            hash.update(data);
+        }
+    }
+    Ok((size, hex(&hash.finalize())))
+}
+
+/// `/upload-sink[?tag=T]`: reads the whole body (any method) and answers
+/// `{"method", "content_type", "content_length", "size", "sha256"}`.
+async fn upload_sink(req: Request<Incoming>) -> Response<Body> {
+    let mut seen = Seen::new(&req);
+    let method = req.method().to_string();
+    let content_type = header_str(&req, hyper::header::CONTENT_TYPE);
+    let content_length = header_str(&req, hyper::header::CONTENT_LENGTH);
+    match drain(req.into_body()).await {
+        Ok((size, sha256)) => {
+            let answer = serde_json::json!({
+                "method": method,
+                "content_type": content_type,
+                "content_length": content_length,
+                "size": size,
+                "sha256": sha256,
+            });
+            seen.finish(answer.to_string());
+            json_response(200, &answer)
+        }
+        Err(e) => {
+            seen.finish(format!("incomplete: {e}"));
+            respond(400, e.to_string())
+        }
+    }
+}
+
+/// `/redirect-upload?code=N`: answers `N` (307 by default) with `Location:
+/// /multipart?<this query>` at once, before reading the body. The body is
+/// read and thrown away in the background, so that a client still sending
+/// it is not reset, and the connection stays usable.
+///
+/// With `read_first=1` the body is read to its end before the answer. (On
+/// h2, libcurl 8.22 itself fails a large upload answered early with a 307
+/// or 308: "Failed sending data to the peer".)
+async fn redirect_upload(req: Request<Incoming>) -> Response<Body> {
+    let code = param(&req, "code", 307) as u16;
+    let read_first = param(&req, "read_first", 0) == 1;
+    let to = match req.uri().query() {
+        Some(query) => format!("/multipart?{query}"),
+        None => "/multipart".to_string(),
+    };
+    let body = req.into_body();
+    if read_first {
+        let _ = drain(body).await;
+    } else {
+        tokio::spawn(async move {
+            let _ = drain(body).await;
+        });
+    }
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap())
+        .header("location", to)
+        .body(full("redirecting the upload"))
         .unwrap()
 }

@@ -1262,26 +1262,38 @@ impl<'a> Case<'a> {
     /// one, only the version field for another, never a byte past.
     fn init_versions(&mut self) {
         let version = any_version(&mut self.rng);
-        let known = version == 1;
+        let expect = |known: bool| {
+            if known {
+                NETTASK_OK
+            } else {
+                NETTASK_E_INVALID_ARGUMENT
+            }
+        };
+        let known = (1..=NETTASK_REQUEST_OPTIONS_VERSION).contains(&version);
         let mut g = Guarded {
             opts: RawRequestOptions::zeroed(),
             guard: [GUARD; 64],
         };
         g.opts.timeout_ms = 77;
+        // A version-1 struct ends before the version-2 fields: init must not
+        // write them.
+        let marker = c"marker".as_ptr();
+        g.opts.body_file_path = marker;
         // SAFETY: a whole struct with guard bytes after it.
         let code =
             unsafe { nettask_request_options_init_version((&raw mut g.opts).cast(), version) };
         let call = format!("nettask_request_options_init_version(&o, {version})");
-        let want = if known {
-            NETTASK_OK
-        } else {
-            NETTASK_E_INVALID_ARGUMENT
-        };
-        self.check(&call, code, &[want]);
+        self.check(&call, code, &[expect(known)]);
         let (wrote_version, kept_rest) = (g.opts.version == version, g.opts.timeout_ms == 77);
-        if g.guard != [GUARD; 64] || !wrote_version || (!known && !kept_rest) {
+        let kept_v2 = g.opts.body_file_path == marker;
+        if g.guard != [GUARD; 64]
+            || !wrote_version
+            || (!known && !kept_rest)
+            || (version == 1 && !kept_v2)
+        {
             self.find("request options init wrote the wrong bytes", call);
         }
+        let known = (1..=NETTASK_CLIENT_OPTIONS_VERSION).contains(&version);
         let mut c = Guarded {
             // SAFETY: integers and raw pointers: all-zero is valid.
             opts: unsafe { std::mem::zeroed::<nettask_client_options>() },
@@ -1291,7 +1303,7 @@ impl<'a> Case<'a> {
         // SAFETY: a whole struct with guard bytes after it.
         let code = unsafe { nettask_client_options_init_version(&mut c.opts, version) };
         let call = format!("nettask_client_options_init_version(&o, {version})");
-        self.check(&call, code, &[want]);
+        self.check(&call, code, &[expect(known)]);
         let kept_rest = c.opts.default_timeout_ms == 77;
         if c.guard != [GUARD; 64] || c.opts.version != version || (!known && !kept_rest) {
             self.find("client options init wrote the wrong bytes", call);
