@@ -109,6 +109,12 @@ impl Side for Isahc {
         (started.elapsed(), bytes)
     }
 
+    /// The bulk read as it is: isahc's automatic_decompression (on by
+    /// default) has libcurl offer gzip and decode it.
+    fn decode(&self, url: &str) -> (Duration, u64) {
+        self.bulk(url)
+    }
+
     fn download(&self, url: &str, path: &Path) -> Duration {
         let started = Instant::now();
         let mut file = std::fs::File::create(path).unwrap();

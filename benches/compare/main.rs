@@ -11,6 +11,10 @@
 //!
 //! Cases (issues 5 and 11), each selectable by name:
 //!   bulk      a body to a counting chunk listener (peers stream and count)
+//!   decode    a gzip-coded body (JSON lines, gzip -6, served as it is on
+//!             disk) decoded to a counting listener (libcurl decodes for
+//!             raw and isahc), and each side's peak RSS over an idle
+//!             client's while decoding (each side in a fresh process)
 //!   download  the same body to a file (also against `curl -o`)
 //!   small     20,000 5 B GETs, 64 in flight, over HTTP/1.1, h2c (prior
 //!             knowledge) and h2 over TLS (nginx's self-signed CA, trusted
@@ -68,6 +72,9 @@ pub trait Side {
     /// One GET of a large body, read as it streams and counted, not kept:
     /// how long, and how many bytes.
     fn bulk(&self, url: &str) -> (Duration, u64);
+    /// One GET of a gzip-coded body, decoded by the side as it streams and
+    /// counted: how long, and how many decoded bytes.
+    fn decode(&self, url: &str) -> (Duration, u64);
     /// One GET of a large body streamed to `path`.
     fn download(&self, url: &str, path: &Path) -> Duration;
     /// `count` GETs, `IN_FLIGHT` at a time.
@@ -79,21 +86,23 @@ pub trait Side {
     fn growth(&self, url: &str, total: usize) -> Duration;
 }
 
+/// The side called `name`, configured to trust `ca` for https.
+fn side(name: &str, ca: Option<&Path>) -> Box<dyn Side> {
+    match name {
+        "nettask" => Box::new(nettask_side::Client::new(IN_FLIGHT as u32, ca)),
+        "raw" => Box::new(raw_side::Raw::new(ca)),
+        "reqwest-ct" => Box::new(reqwest_side::Reqwest::new(false, ca)),
+        "reqwest-mt" => Box::new(reqwest_side::Reqwest::new(true, ca)),
+        "isahc" => Box::new(isahc_side::Isahc::new(ca)),
+        _ => panic!("no side {name}"),
+    }
+}
+
 /// Every side, configured to trust `ca` for https.
 fn sides(ca: &Path) -> Vec<(&'static str, Box<dyn Side>)> {
     SIDES
         .iter()
-        .map(|&name| {
-            let side: Box<dyn Side> = match name {
-                "nettask" => Box::new(nettask_side::Client::new(IN_FLIGHT as u32, Some(ca))),
-                "raw" => Box::new(raw_side::Raw::new(Some(ca))),
-                "reqwest-ct" => Box::new(reqwest_side::Reqwest::new(false, Some(ca))),
-                "reqwest-mt" => Box::new(reqwest_side::Reqwest::new(true, Some(ca))),
-                "isahc" => Box::new(isahc_side::Isahc::new(Some(ca))),
-                _ => unreachable!(),
-            };
-            (name, side)
-        })
+        .map(|&name| (name, side(name, Some(ca))))
         .collect()
 }
 
@@ -135,13 +144,17 @@ pub struct IdleStats {
     pub abort_all: Option<Duration>,
 }
 
-pub fn rss_kib() -> u64 {
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
         .unwrap_or(0)
+}
+
+pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
 }
 
 fn cpu_time() -> Duration {
@@ -649,6 +662,9 @@ fn main() {
         [child, side, count] if child == "idle-child" => {
             return idle_child(side, count.parse().unwrap());
         }
+        [child, side, url, bytes] if child == "decode-child" => {
+            return decode_child(side, url, bytes.parse().unwrap());
+        }
         [child, count] if child == "silent-server" => {
             return silent_server(count.parse().unwrap());
         }
@@ -661,16 +677,18 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "quick")
         .collect();
-    const CASES: [&str; 6] = ["bulk", "download", "small", "latency", "idle", "growth"];
+    const CASES: [&str; 7] = [
+        "bulk", "decode", "download", "small", "latency", "idle", "growth",
+    ];
     if let Some(unknown) = cases.iter().find(|c| !CASES.contains(c)) {
         eprintln!("no case {unknown}; the cases are {}", CASES.join(" "));
         std::process::exit(2);
     }
     let run = |case: &str| cases.is_empty() || cases.contains(&case);
-    let (bulk_mib, small_count, rounds) = if quick {
-        (32u64, 2_000, 3)
+    let (bulk_mib, decode_mib, small_count, rounds) = if quick {
+        (32u64, 16u64, 2_000, 3)
     } else {
-        (256u64, 20_000, 5)
+        (256u64, 64u64, 20_000, 5)
     };
     let idle_counts: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
     let growth_totals: &[usize] = if quick {
@@ -714,6 +732,13 @@ fn main() {
 
     if run("bulk") {
         bulk(rounds, &big, bulk_mib, &nginx.ca_file);
+    }
+    if run("decode") {
+        // Made only when the case runs: compressing takes a moment.
+        let body = gzip(&json_lines((decode_mib << 20) as usize));
+        nginx.put("decode.json.gz", &body);
+        let url = nginx.url(nginx.http1, "decode.json");
+        decode(rounds, &url, decode_mib, body.len(), &nginx.ca_file);
     }
     if run("download") {
         download(
@@ -761,6 +786,136 @@ fn bulk(rounds: usize, big: &str, mib: u64, ca: &Path) {
         secs,
         raw_target("<= 1.05"),
     );
+}
+
+/// `len` bytes of JSON lines such as an API sends: records with the same
+/// keys and varied values (from a fixed xorshift, so that every run serves
+/// the same body), cut at exactly `len`. gzip -6 makes it about 1:5.
+fn json_lines(len: usize) -> Vec<u8> {
+    const WORDS: [&str; 32] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra",
+        "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "order", "shipped",
+        "pending", "refund", "invoice", "customer",
+    ];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut out = Vec::with_capacity(len + 1024);
+    let mut id = 0u64;
+    while out.len() < len {
+        id += 1;
+        let (user, active, score) = (next(100_000), next(2) == 1, next(1_000_000));
+        let (tag1, tag2) = (WORDS[next(32) as usize], WORDS[next(32) as usize]);
+        let (month, day, secs) = (1 + next(12), 1 + next(28), next(86_400));
+        write!(
+            out,
+            r#"{{"id":{id},"user":"u{user:05}","email":"u{user:05}@example.com","active":{active},"#
+        )
+        .unwrap();
+        write!(
+            out,
+            r#""score":{}.{:03},"tags":["{tag1}","{tag2}"],"created":"2024-{month:02}-{day:02}T{:02}:{:02}:{:02}Z","note":""#,
+            score / 1000,
+            score % 1000,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+        .unwrap();
+        for i in 0..3 + next(10) {
+            let sep = if i == 0 { "" } else { " " };
+            write!(out, "{sep}{}", WORDS[next(32) as usize]).unwrap();
+        }
+        out.extend_from_slice(b"\"}\n");
+    }
+    out.truncate(len);
+    out
+}
+
+/// `data` gzip-coded at level 6 (gzip's and nginx's default).
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn kib(k: u64) -> String {
+    format!("{k} KiB")
+}
+
+/// The time rows as bulk's, then each side's peak RSS while it decoded,
+/// over its RSS as an idle client, each side in a fresh process (in this
+/// one, pages that an earlier side freed would be reused unseen).
+fn decode(rounds: usize, url: &str, mib: u64, coded: usize, ca: &Path) {
+    let sides = sides(ca);
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+        .iter()
+        .map(|(name, side)| {
+            Box::new(move || {
+                let (t, bytes) = side.decode(url);
+                assert_eq!(bytes, mib << 20, "{name}: decoded bytes");
+                t
+            }) as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    let medians = interleave(rounds, &mut runs);
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    let coded_mib = coded as f64 / (1 << 20) as f64;
+    peer_rows(
+        &format!("decode {mib} MiB ({coded_mib:.1} MiB gzip) to a listener"),
+        &names,
+        &medians,
+        secs,
+        raw_target("<= 1.05"),
+    );
+    let rises: Vec<u64> = names
+        .iter()
+        .map(|name| decode_rss_in_child(name, url, mib << 20))
+        .collect();
+    for (name, rise) in names.iter().zip(&rises).skip(1) {
+        row(
+            &format!("decode {mib} MiB: peak RSS over idle client"),
+            &kib(rises[0]),
+            &format!("{name} {}", kib(*rise)),
+            rises[0] as f64 / *rise as f64,
+            if *name == "raw" { "< 4 MiB" } else { "" },
+        );
+    }
+}
+
+fn decode_rss_in_child(side: &str, url: &str, bytes: u64) -> u64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["decode-child", side, url, &bytes.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "decode {side}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The body of a decode child: one decode of `bytes` by a new `name` side,
+/// then on stdout how far its RSS peaked above the idle client's, in KiB.
+fn decode_child(name: &str, url: &str, bytes: u64) {
+    let side = side(name, None);
+    // "5" resets VmHWM to the current RSS (Linux 4.0 on): the peak from
+    // here on is the decode's.
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+    let idle = rss_kib();
+    let (_, got) = side.decode(url);
+    assert_eq!(got, bytes, "{name}: decoded bytes");
+    println!("{}", status_kib("VmHWM:").saturating_sub(idle));
 }
 
 fn download(rounds: usize, big: &str, file: &Path, mib: u64, ca: &Path) {

@@ -183,6 +183,12 @@ impl Side for Client {
         (started.elapsed(), t.bytes.load(Ordering::Relaxed))
     }
 
+    /// The bulk request as it is: the default accept_encoding offers gzip,
+    /// and nettask decodes before the listener sees a byte.
+    fn decode(&self, url: &str) -> (Duration, u64) {
+        self.bulk(url)
+    }
+
     fn download(&self, url: &str, path: &Path) -> Duration {
         let url = CString::new(url).unwrap();
         let path = CString::new(path.to_str().unwrap()).unwrap();

@@ -96,12 +96,13 @@ http {{
     fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp;
     scgi_temp_path {dir}/tmp;
-    types {{ application/octet-stream bin; text/plain txt; }}
-    server {{ listen 127.0.0.1:{http1}; root {dir}/www; }}
-    server {{ listen 127.0.0.1:{h2c} http2; root {dir}/www; }}
+    types {{ application/octet-stream bin; text/plain txt; application/json json; }}
+    server {{ listen 127.0.0.1:{http1}; root {dir}/www; {gzipped} }}
+    server {{ listen 127.0.0.1:{h2c} http2; root {dir}/www; {gzipped} }}
     server {{
         listen 127.0.0.1:{tls} ssl http2;
         root {dir}/www;
+        {gzipped}
         ssl_certificate {cert};
         ssl_certificate_key {key};
     }}
@@ -110,6 +111,9 @@ http {{
             dir = dir.display(),
             cert = cert.display(),
             key = key.display(),
+            // X.json is X.json.gz as it is on disk, with Content-Encoding:
+            // gzip, whatever the request accepts: nginx compresses nothing.
+            gzipped = "location ~ \\.json$ { gzip_static always; }",
             // The client side runs on CPU 0 (see main); the server gets CPU 1.
             affinity = if crate::cpu_count() >= 2 {
                 "worker_cpu_affinity 10;"
@@ -147,6 +151,11 @@ http {{
             tls,
             ca_file,
         }
+    }
+
+    /// Adds `name` with `data` to what it serves.
+    pub fn put(&self, name: &str, data: &[u8]) {
+        std::fs::write(self.dir.join("www").join(name), data).unwrap();
     }
 
     pub fn url(&self, port: u16, name: &str) -> String {

@@ -29,12 +29,17 @@ fn runtime(multi_thread: bool) -> Runtime {
     builder.enable_all().build().unwrap()
 }
 
-/// A client that speaks `proto` and trusts only `ca` for https.
-fn client(proto: Proto, ca: Option<&Path>) -> Client {
+/// A client that speaks `proto` and trusts only `ca` for https; `gzip`:
+/// offers gzip and decodes it (the decode case), else sends no
+/// Accept-Encoding, as before the bench built reqwest's gzip feature.
+fn client(proto: Proto, ca: Option<&Path>, gzip: bool) -> Client {
     // reqwest's rustls needs a process-wide provider: ring, which the other
     // dev-dependencies build already. A second call finds it installed.
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let mut builder = Client::builder().user_agent(crate::user_agent()).no_proxy();
+    let mut builder = Client::builder()
+        .user_agent(crate::user_agent())
+        .no_proxy()
+        .gzip(gzip);
     if let Some(ca) = ca {
         let cert = Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
         builder = builder.tls_certs_only([cert]);
@@ -63,15 +68,18 @@ pub struct Reqwest {
     http1: Client,
     h2c: Client,
     h2_tls: Client,
+    /// HTTP/1.1, decoding gzip.
+    gzip: Client,
 }
 
 impl Reqwest {
     pub fn new(multi_thread: bool, ca: Option<&Path>) -> Reqwest {
         Reqwest {
             rt: runtime(multi_thread),
-            http1: client(Proto::Http1, ca),
-            h2c: client(Proto::H2c, ca),
-            h2_tls: client(Proto::H2Tls, ca),
+            http1: client(Proto::Http1, ca, false),
+            h2c: client(Proto::H2c, ca, false),
+            h2_tls: client(Proto::H2Tls, ca, false),
+            gzip: client(Proto::Http1, ca, true),
         }
     }
 
@@ -82,6 +90,22 @@ impl Reqwest {
             Proto::H2Tls => &self.h2_tls,
         }
         .clone()
+    }
+
+    /// One GET on `client`, its body read chunk by chunk and counted.
+    fn count_body(&self, client: Client, url: &str) -> (Duration, u64) {
+        let url = url.to_string();
+        let started = Instant::now();
+        let bytes = self.run(async move {
+            let mut response = client.get(url).send().await.unwrap();
+            assert!(response.status().is_success());
+            let mut bytes = 0;
+            while let Some(chunk) = response.chunk().await.unwrap() {
+                bytes += chunk.len() as u64;
+            }
+            bytes
+        });
+        (started.elapsed(), bytes)
     }
 
     /// Runs `work` as a task on the runtime and waits for it.
@@ -96,18 +120,11 @@ impl Reqwest {
 
 impl Side for Reqwest {
     fn bulk(&self, url: &str) -> (Duration, u64) {
-        let (client, url) = (self.client(Proto::Http1), url.to_string());
-        let started = Instant::now();
-        let bytes = self.run(async move {
-            let mut response = client.get(url).send().await.unwrap();
-            assert!(response.status().is_success());
-            let mut bytes = 0;
-            while let Some(chunk) = response.chunk().await.unwrap() {
-                bytes += chunk.len() as u64;
-            }
-            bytes
-        });
-        (started.elapsed(), bytes)
+        self.count_body(self.client(Proto::Http1), url)
+    }
+
+    fn decode(&self, url: &str) -> (Duration, u64) {
+        self.count_body(self.gzip.clone(), url)
     }
 
     /// Writes each chunk with std's File as it comes (tokio::fs would hand
@@ -163,7 +180,7 @@ impl Side for Reqwest {
 /// aborting the tasks (which drops their requests).
 pub fn idle(silent: &Silent, count: usize, multi_thread: bool) -> IdleStats {
     let rt = runtime(multi_thread);
-    let client = client(Proto::Http1, None);
+    let client = client(Proto::Http1, None, false);
     let url: Arc<str> = silent.url.as_str().into();
     async_drive::idle(&rt, silent, count, || {
         let (client, url) = (client.clone(), Arc::clone(&url));
