@@ -33,6 +33,7 @@ runs() { # variant build-directory prefix
   out=$(mktemp -d)
   check "$name download" $pre "$dir/download" "$NETTASK_HTTP/bytes/2097152" "$out/file.bin"
   check "$name download is complete" test "$(stat -c %s "$out/file.bin")" = 2097152
+  check "$name upload" $pre "$dir/upload" "$NETTASK_HTTP/multipart" "$out/file.bin" a=1
   rm -rf "$out"
 }
 export -f runs check

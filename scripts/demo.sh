@@ -19,5 +19,8 @@ exec scripts/with-server.sh bash -c '
   out=$(mktemp -d)
   examples-c/build/download "$NETTASK_HTTP/bytes/33554432" "$out/file.bin"
   ls -l "$out"
+  echo
+  echo "== upload: that file as a form with two fields, with a progress bar"
+  examples-c/build/upload "$NETTASK_HTTP/multipart" "$out/file.bin" title=demo "note=中文"
   rm -rf "$out"
 '
