@@ -270,6 +270,29 @@ static inline void nettask_client_options_init(nettask_client_options *opts) {
 #define NETTASK_REQUEST_OPTIONS_VERSION 2
 
 /**
+ * `timeout_ms`: no whole-task limit (`idle_timeout_ms` still applies),
+ * for streams that run for minutes.
+ */
+#define NETTASK_TIMEOUT_NONE UINT32_MAX
+
+/**
+ * `chunk_framing`: chunk events as the bytes arrive.
+ */
+#define NETTASK_FRAMING_RAW 0
+
+/**
+ * `chunk_framing`: no chunk event ends inside a UTF-8 character (bytes
+ * that can never become valid UTF-8 pass as they come).
+ */
+#define NETTASK_FRAMING_UTF8 1
+
+/**
+ * `chunk_framing`: every chunk event holds whole lines ending in `\n` (a
+ * line longer than 1 MiB is delivered in pieces).
+ */
+#define NETTASK_FRAMING_LINES 2
+
+/**
  * A request or download task. Opaque and reference counted: the caller
  * owns one reference from `nettask_request_create` /
  * `nettask_download_create` and drops it with `nettask_release`.
@@ -313,7 +336,8 @@ typedef struct nettask_request_options {
   const uint8_t *body;
   size_t body_len;
   /**
-   * Whole task, from `nettask_start`; 0 = the client's default.
+   * Whole task, from `nettask_start`; 0 = the client's default;
+   * NETTASK_TIMEOUT_NONE = no limit.
    */
   uint32_t timeout_ms;
   /**
@@ -388,6 +412,13 @@ typedef struct nettask_request_options {
    * both); opened at create: NETTASK_E_FILE if it cannot be.
    */
   const char *body_file_path;
+  /**
+   * Where chunk events are cut: NETTASK_FRAMING_RAW (init), _UTF8 or
+   * _LINES. Framing moves only the cuts: the chunks still concatenate to
+   * exactly the body, and what is held back is delivered before the
+   * completion. Another value is NETTASK_E_INVALID_ARGUMENT.
+   */
+  uint32_t chunk_framing;
 } nettask_request_options;
 
 /**
@@ -704,6 +735,38 @@ typedef void (*nettask_chunk_cb)(nettask_task *task,
                                  void *user_data);
 
 /**
+ * A server-sent event, borrowed for the listener call.
+ */
+typedef struct nettask_sse_event {
+  /**
+   * The `event:` field; "message" when there was none.
+   */
+  const char *type;
+  /**
+   * The `data:` lines joined by "\n", without a final "\n"; a NUL
+   * follows them (not counted in `data_len`). Never NULL.
+   */
+  const uint8_t *data;
+  size_t data_len;
+  /**
+   * The stream's last `id:` so far; "" when none.
+   */
+  const char *last_event_id;
+  /**
+   * The stream's last valid `retry:` so far, in milliseconds; -1 when
+   * none.
+   */
+  int64_t retry_ms;
+} nettask_sse_event;
+
+/**
+ * Called with each server-sent event parsed from the body.
+ */
+typedef void (*nettask_sse_event_cb)(nettask_task *task,
+                                     const struct nettask_sse_event *event,
+                                     void *user_data);
+
+/**
  * Called with download progress, coalesced to one event per 1% (or per
  * 100 ms while the total is unknown).
  */
@@ -743,6 +806,25 @@ nettask_code nettask_off_headers_received(nettask_task *task,
 nettask_code nettask_on_chunk_received(nettask_task *task,
                                        nettask_chunk_cb callback,
                                        void *user_data);
+
+/**
+ * Adds a server-sent event listener: the body is parsed as an event
+ * stream (WHATWG HTML: BOM, CRLF / CR / LF, comments, `event`, `data`,
+ * `id`, `retry`; an event is dispatched at a blank line unless its data
+ * is empty) whenever the task has one, whatever the Content-Type; add it
+ * before `nettask_start` to see every event. Chunk listeners still get
+ * the raw bytes. Requests and uploads, HTTP/1.1 and h2.
+ */
+nettask_code nettask_on_sse_event(nettask_task *task,
+                                  nettask_sse_event_cb callback,
+                                  void *user_data);
+
+/**
+ * Removes a server-sent event listener; a NULL callback removes them all.
+ */
+nettask_code nettask_off_sse_event(nettask_task *task,
+                                   nettask_sse_event_cb callback,
+                                   void *user_data);
 
 /**
  * Removes a chunk listener; a NULL callback removes them all.

@@ -19,7 +19,7 @@ use crate::error::{Code, Error, Failure};
 use crate::idle_connections::IdleConnections;
 use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, NO_TIMEOUT};
 use crate::poller::Poller;
 use crate::profile::{Profile, socket_rtt};
 use crate::result::TaskResult;
@@ -271,11 +271,12 @@ impl EventLoop {
         let task = Arc::clone(transfer.task());
         let request = transfer.request();
         let timeout = request.timeout.unwrap_or(self.options.default_timeout);
-        let Some(remaining) = timeout
-            .checked_sub(task.started_at().elapsed())
-            .filter(|d| !d.is_zero())
-        else {
-            return Err(Failure::timeout());
+        let remaining = match timeout {
+            NO_TIMEOUT => NO_TIMEOUT,
+            _ => timeout
+                .checked_sub(task.started_at().elapsed())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(Failure::timeout)?,
         };
         // With a per-host limit, transfers wait inside libcurl for a
         // connection and must take the one that frees up: no estimate.

@@ -19,8 +19,6 @@ mod decoding;
 mod error;
 mod event_loop;
 pub mod ffi;
-// The write path uses it from the streaming-text work on.
-#[allow(dead_code, unused_imports)]
 mod framing;
 mod idle_connections;
 mod idle_timers;
@@ -39,6 +37,7 @@ mod util;
 
 pub use client::Client;
 pub use error::{Code, Error, Failure};
+pub use framing::{Framing, SseEvent};
 pub use listeners::ListenerKey;
 pub use options::{ClientOptions, Header, Method, RequestOptions};
 pub use profile::Profile;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Code, Error};
+use crate::framing::Framing;
 
 /// How a client is configured. `Default` gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +149,12 @@ pub struct RequestOptions {
     pub upload: Option<Upload>,
     /// Stream the body from this file instead of `body`.
     pub body_file: Option<PathBuf>,
+    /// Where chunk events are cut.
+    pub chunk_framing: Framing,
 }
+
+/// `RequestOptions::timeout` for no whole-task limit.
+pub const NO_TIMEOUT: Duration = Duration::MAX;
 
 /// The form of an upload: text parts in order, then the file part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +186,7 @@ impl RequestOptions {
             accept_encoding: None,
             upload: None,
             body_file: None,
+            chunk_framing: Framing::Raw,
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::error::Error;
+use crate::framing::SseEvent;
 use crate::inbox::{Command, Inbox};
 use crate::listeners::ListenerSet;
 use crate::options::RequestOptions;
@@ -19,6 +20,7 @@ pub type HeadersListener = dyn Fn(&Task, &ResponseHead) + Send + Sync;
 pub type ChunkListener = dyn Fn(&Task, &[u8]) + Send + Sync;
 pub type ProgressListener = dyn Fn(&Task, &Progress) + Send + Sync;
 pub type CompleteListener = dyn Fn(&Task, &TaskResult) + Send + Sync;
+pub type SseListener = dyn Fn(&Task, &SseEvent) + Send + Sync;
 
 /// The listeners of one task, one set per event.
 #[derive(Default)]
@@ -27,6 +29,7 @@ pub struct Listeners {
     pub chunk: ListenerSet<ChunkListener>,
     pub progress: ListenerSet<ProgressListener>,
     pub complete: ListenerSet<CompleteListener>,
+    pub sse: ListenerSet<SseListener>,
 }
 
 impl Listeners {
@@ -35,6 +38,7 @@ impl Listeners {
         self.chunk.clear();
         self.progress.clear();
         self.complete.clear();
+        self.sse.clear();
     }
 }
 
@@ -158,6 +162,21 @@ impl Task {
         self.listeners.chunk.dispatch(|f| {
             self.live() && {
                 f(self, data);
+                true
+            }
+        });
+    }
+
+    /// Whether server-sent events are listened to (the body is parsed
+    /// for them only then).
+    pub(crate) fn wants_sse(&self) -> bool {
+        !self.listeners.sse.is_empty()
+    }
+
+    pub(crate) fn emit_sse(&self, event: &SseEvent) {
+        self.listeners.sse.dispatch(|f| {
+            self.live() && {
+                f(self, event);
                 true
             }
         });

@@ -8,11 +8,13 @@ use super::result::{header_views, nettask_result, ptr_or_null, with_result};
 use super::task::{handle_of, nettask_header, nettask_task, task_arc};
 use super::{guard, null_error};
 use crate::error::nettask_code;
+use crate::framing::SseEvent;
 use crate::listeners::{ListenerKey, ListenerSet};
 use crate::response::ResponseHead;
 use crate::result::{Progress, TaskResult, nettask_progress};
 use crate::task::{
-    ChunkListener, CompleteListener, HeadersListener, Listeners, ProgressListener, Task,
+    ChunkListener, CompleteListener, HeadersListener, Listeners, ProgressListener, SseListener,
+    Task,
 };
 
 /// The final response's status line and headers.
@@ -53,6 +55,32 @@ pub type nettask_progress_cb = Option<
         user_data: *mut c_void,
     ),
 >;
+/// A server-sent event, borrowed for the listener call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nettask_sse_event {
+    /// The `event:` field; "message" when there was none.
+    pub r#type: *const c_char,
+    /// The `data:` lines joined by "\n", without a final "\n"; a NUL
+    /// follows them (not counted in `data_len`). Never NULL.
+    pub data: *const u8,
+    pub data_len: usize,
+    /// The stream's last `id:` so far; "" when none.
+    pub last_event_id: *const c_char,
+    /// The stream's last valid `retry:` so far, in milliseconds; -1 when
+    /// none.
+    pub retry_ms: i64,
+}
+
+/// Called with each server-sent event parsed from the body.
+pub type nettask_sse_event_cb = Option<
+    unsafe extern "C" fn(
+        task: *mut nettask_task,
+        event: *const nettask_sse_event,
+        user_data: *mut c_void,
+    ),
+>;
+
 /// Called exactly once for every started task, last of all its events.
 pub type nettask_complete_cb = Option<
     unsafe extern "C" fn(
@@ -192,6 +220,50 @@ pub unsafe extern "C" fn nettask_on_chunk_received(
     });
     // SAFETY: `task` is NULL or a handle the caller holds, by contract.
     unsafe { add(task, |l| &l.chunk, listener) }
+}
+
+/// Adds a server-sent event listener: the body is parsed as an event
+/// stream (WHATWG HTML: BOM, CRLF / CR / LF, comments, `event`, `data`,
+/// `id`, `retry`; an event is dispatched at a blank line unless its data
+/// is empty) whenever the task has one, whatever the Content-Type; add it
+/// before `nettask_start` to see every event. Chunk listeners still get
+/// the raw bytes. Requests and uploads, HTTP/1.1 and h2.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_on_sse_event(
+    task: *mut nettask_task,
+    callback: nettask_sse_event_cb,
+    user_data: *mut c_void,
+) -> nettask_code {
+    let ud = UserData(user_data);
+    let listener = callback.map(|f| {
+        let call: Arc<SseListener> = Arc::new(move |task: &Task, e: &SseEvent| {
+            let event = nettask_sse_event {
+                r#type: e.event_type.as_ptr(),
+                data: e.data.as_ptr(),
+                data_len: e.data.len(),
+                last_event_id: e.last_event_id.as_ptr(),
+                retry_ms: e.retry_ms,
+            };
+            // SAFETY: the caller promised `f` is callable with `ud`; the
+            // event's pointers are valid for the call (the parser keeps a
+            // NUL after the data).
+            unsafe { f(handle_of(task), &event, ud.get()) }
+        });
+        (key(f as usize, user_data), call)
+    });
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
+    unsafe { add(task, |l| &l.sse, listener) }
+}
+
+/// Removes a server-sent event listener; a NULL callback removes them all.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_off_sse_event(
+    task: *mut nettask_task,
+    callback: nettask_sse_event_cb,
+    user_data: *mut c_void,
+) -> nettask_code {
+    // SAFETY: `task` is NULL or a handle the caller holds, by contract.
+    unsafe { remove(task, |l| &l.sse, callback.map(|f| f as usize), user_data) }
 }
 
 /// Removes a chunk listener; a NULL callback removes them all.

@@ -11,11 +11,25 @@ use super::input::{flag, millis, path, text};
 use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::error::{Error, nettask_code};
-use crate::options::{Header, Method, RequestOptions, Upload};
+use crate::framing::Framing;
+use crate::options::{Header, Method, NO_TIMEOUT, RequestOptions, Upload};
 use crate::task::Task;
 
 /// The version of `nettask_request_options` this header describes.
 pub const NETTASK_REQUEST_OPTIONS_VERSION: u32 = 2;
+
+/// `timeout_ms`: no whole-task limit (`idle_timeout_ms` still applies),
+/// for streams that run for minutes.
+pub const NETTASK_TIMEOUT_NONE: u32 = u32::MAX;
+
+/// `chunk_framing`: chunk events as the bytes arrive.
+pub const NETTASK_FRAMING_RAW: u32 = 0;
+/// `chunk_framing`: no chunk event ends inside a UTF-8 character (bytes
+/// that can never become valid UTF-8 pass as they come).
+pub const NETTASK_FRAMING_UTF8: u32 = 1;
+/// `chunk_framing`: every chunk event holds whole lines ending in `\n` (a
+/// line longer than 1 MiB is delivered in pieces).
+pub const NETTASK_FRAMING_LINES: u32 = 2;
 
 /// A request or download task. Opaque and reference counted: the caller
 /// owns one reference from `nettask_request_create` /
@@ -50,7 +64,8 @@ pub struct nettask_request_options {
     /// Request body, copied at create; NULL when `body_len` is 0.
     pub body: *const u8,
     pub body_len: usize,
-    /// Whole task, from `nettask_start`; 0 = the client's default.
+    /// Whole task, from `nettask_start`; 0 = the client's default;
+    /// NETTASK_TIMEOUT_NONE = no limit.
     pub timeout_ms: u32,
     /// init: true ("redirect: follow"), as fetch does: only a 301, 302, 303,
     /// 307 or 308 with a non-blank Location is followed; 301/302 turn a POST
@@ -99,6 +114,11 @@ pub struct nettask_request_options {
     /// Requests: stream the body from this file instead of `body` (not
     /// both); opened at create: NETTASK_E_FILE if it cannot be.
     pub body_file_path: *const c_char,
+    /// Where chunk events are cut: NETTASK_FRAMING_RAW (init), _UTF8 or
+    /// _LINES. Framing moves only the cuts: the chunks still concatenate to
+    /// exactly the body, and what is held back is delivered before the
+    /// completion. Another value is NETTASK_E_INVALID_ARGUMENT.
+    pub chunk_framing: u32,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_request_options, version) == 0);
@@ -132,6 +152,7 @@ impl Versioned for nettask_request_options {
             form_fields: ptr::null(),
             form_field_count: 0,
             body_file_path: ptr::null(),
+            chunk_framing: NETTASK_FRAMING_RAW,
         }
     }
 }
@@ -337,7 +358,10 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
         r.file_path = path((*o).file_path);
         r.headers = headers((*o).headers, (*o).header_count, "headers")?;
         r.body = body((*o).body, (*o).body_len)?;
-        r.timeout = millis((*o).timeout_ms);
+        r.timeout = match (*o).timeout_ms {
+            NETTASK_TIMEOUT_NONE => Some(NO_TIMEOUT),
+            ms => millis(ms),
+        };
         r.idle_timeout = millis((*o).idle_timeout_ms);
         r.max_redirects = (*o).max_redirects;
         let max = (*o).max_response_bytes;
@@ -348,6 +372,16 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
         r.http2_prior_knowledge = flag(&raw const (*o).http2_prior_knowledge);
         r.accept_encoding = text((*o).accept_encoding, "accept_encoding")?;
         r.body_file = path((*o).body_file_path);
+        r.chunk_framing = match (*o).chunk_framing {
+            NETTASK_FRAMING_RAW => Framing::Raw,
+            NETTASK_FRAMING_UTF8 => Framing::Utf8,
+            NETTASK_FRAMING_LINES => Framing::Lines,
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "chunk_framing is {other}; it is NETTASK_FRAMING_RAW, _UTF8 or _LINES (0, 1, 2)"
+                )));
+            }
+        };
         let fields = headers((*o).form_fields, (*o).form_field_count, "form_fields")?;
         let name = text((*o).upload_name, "upload_name")?;
         r.upload = match (path((*o).upload_file_path), name) {

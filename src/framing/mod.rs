@@ -7,7 +7,8 @@
 mod sse;
 mod utf8;
 
-pub(crate) use sse::{SseEvent, SseParser};
+pub use sse::SseEvent;
+pub(crate) use sse::SseParser;
 
 /// How chunk events are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,5 +172,80 @@ mod tests {
             framer.feed(&vec![b'x'; MAX_HELD / 2 + 1], &mut |p| got += p.len());
         }
         assert!(got >= MAX_HELD && framer.held.len() < MAX_HELD);
+    }
+
+    /// A fuzz target run as a unit test (NETTASK_FUZZ_SECS sets how long;
+    /// a few thousand streams by default): random streams of the bytes
+    /// that matter, fed whole and in random pieces, must frame to the same
+    /// bytes and parse to the same events.
+    #[test]
+    fn fuzz_framing_and_events_do_not_depend_on_the_pieces() {
+        const ATOMS: [&[u8]; 14] = [
+            b"data:",
+            b"data: x",
+            b"event: e",
+            b"id: 1",
+            b"retry: 9",
+            b":",
+            b" ",
+            b"\r",
+            b"\n",
+            "中😀".as_bytes(),
+            b"\xff",
+            b"\xef\xbb\xbf",
+            b"\0",
+            b"id",
+        ];
+        let secs: f64 = std::env::var("NETTASK_FUZZ_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+        let mut seed = 0x5eed_u64;
+        let mut next = move || {
+            // splitmix64
+            seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as usize
+        };
+        let mut runs = 0;
+        while runs < 3000 || std::time::Instant::now() < deadline {
+            let stream: Vec<u8> = (0..next() % 40)
+                .flat_map(|_| ATOMS[next() % ATOMS.len()].to_vec())
+                .collect();
+            let mut cuts: Vec<usize> = (0..next() % 6)
+                .map(|_| next() % (stream.len() + 1))
+                .collect();
+            cuts.sort_unstable();
+            let events = |cuts: &[usize]| {
+                let mut parser = SseParser::default();
+                let mut got = Vec::new();
+                let mut at = 0;
+                for &end in cuts.iter().chain([stream.len()].iter()) {
+                    parser.feed(&stream[at..end], &mut |e| {
+                        got.push((
+                            e.event_type.to_owned(),
+                            e.data.to_vec(),
+                            e.last_event_id.to_owned(),
+                            e.retry_ms,
+                        ))
+                    });
+                    at = end;
+                }
+                got
+            };
+            assert_eq!(events(&cuts), events(&[]), "{stream:?} cut at {cuts:?}");
+            for framing in [Framing::Utf8, Framing::Lines] {
+                let got = pieces(framing, &stream, &cuts);
+                assert_eq!(
+                    got.concat(),
+                    stream,
+                    "{framing:?} {stream:?} cut at {cuts:?}"
+                );
+            }
+            runs += 1;
+        }
     }
 }

@@ -4,16 +4,19 @@
 //! of the next are one line end), `:` comments, the `event`, `data`, `id`
 //! and `retry` fields, an event dispatched at a blank line unless its data
 //! buffer is empty. Text is decoded as UTF-8 with replacement characters.
+//! Events are handed over as C strings without a copy.
+
+use std::ffi::{CStr, CString};
 
 /// One dispatched event, borrowed for the listener call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent<'a> {
-    /// `event:`, or "message" when there was none.
-    pub event_type: &'a str,
-    /// The `data:` lines joined by "\n".
-    pub data: &'a str,
+    /// `event:`, or "message" when there was none (up to a NUL in it).
+    pub event_type: &'a CStr,
+    /// The `data:` lines joined by "\n"; a NUL follows in memory.
+    pub data: &'a [u8],
     /// The stream's last `id:` so far; "" when none.
-    pub last_event_id: &'a str,
+    pub last_event_id: &'a CStr,
     /// The stream's last valid `retry:` so far, in ms; -1 when none.
     pub retry_ms: i64,
 }
@@ -26,9 +29,10 @@ pub struct SseParser {
     after_cr: bool,
     /// Bytes seen so far, up to 3, to skip a BOM split across pieces.
     bom_checked: bool,
-    data: String,
-    event_type: String,
-    last_event_id: String,
+    /// UTF-8: each `data:` value and a "\n".
+    data: Vec<u8>,
+    event_type: Vec<u8>,
+    last_event_id: CString,
     retry_ms: i64,
 }
 
@@ -38,9 +42,9 @@ impl Default for SseParser {
             line: Vec::new(),
             after_cr: false,
             bom_checked: false,
-            data: String::new(),
-            event_type: String::new(),
-            last_event_id: String::new(),
+            data: Vec::new(),
+            event_type: Vec::new(),
+            last_event_id: CString::default(),
             retry_ms: -1,
         }
     }
@@ -113,12 +117,16 @@ impl SseParser {
         };
         let value = String::from_utf8_lossy(value);
         match field {
-            b"event" => self.event_type = value.into_owned(),
+            b"event" => self.event_type = value.as_bytes().to_vec(),
             b"data" => {
-                self.data.push_str(&value);
-                self.data.push('\n');
+                self.data.extend_from_slice(value.as_bytes());
+                self.data.push(b'\n');
             }
-            b"id" if !value.contains('\0') => self.last_event_id = value.into_owned(),
+            b"id" => {
+                if let Ok(id) = CString::new(value.as_bytes()) {
+                    self.last_event_id = id; // an id with a NUL is ignored
+                }
+            }
             b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 self.retry_ms = value.parse().unwrap_or(i64::MAX);
             }
@@ -131,14 +139,17 @@ impl SseParser {
             self.event_type.clear();
             return;
         }
-        let data = self.data.strip_suffix('\n').unwrap_or(&self.data);
-        let event_type = match self.event_type.as_str() {
-            "" => "message",
-            t => t,
+        // The last "\n" becomes the NUL after the data.
+        self.data.pop();
+        self.data.push(0);
+        self.event_type.push(0);
+        let event_type = match CStr::from_bytes_until_nul(&self.event_type) {
+            Ok(t) if !t.is_empty() => t,
+            _ => c"message",
         };
         on_event(&SseEvent {
             event_type,
-            data,
+            data: &self.data[..self.data.len() - 1],
             last_event_id: &self.last_event_id,
             retry_ms: self.retry_ms,
         });
@@ -153,19 +164,21 @@ mod tests {
 
     type Owned = (String, String, String, i64);
 
+    fn owned(e: &SseEvent) -> Owned {
+        let text = |c: &CStr| c.to_str().unwrap().to_owned();
+        let data = std::str::from_utf8(e.data).unwrap().to_owned();
+        // The NUL after the data, for C readers.
+        // SAFETY: the parser keeps a NUL right after the data's bytes.
+        assert_eq!(unsafe { *e.data.as_ptr().add(e.data.len()) }, 0);
+        (text(e.event_type), data, text(e.last_event_id), e.retry_ms)
+    }
+
     fn events_of(stream: &[u8], splits: &[usize]) -> Vec<Owned> {
         let mut parser = SseParser::default();
         let mut got = Vec::new();
         let mut at = 0;
         for &end in splits.iter().chain([stream.len()].iter()) {
-            parser.feed(&stream[at..end], &mut |e| {
-                got.push((
-                    e.event_type.into(),
-                    e.data.into(),
-                    e.last_event_id.into(),
-                    e.retry_ms,
-                ))
-            });
+            parser.feed(&stream[at..end], &mut |e| got.push(owned(e)));
             at = end;
         }
         got
@@ -235,9 +248,9 @@ mod tests {
         // other line.
         let mut parser = SseParser::default();
         let mut got = Vec::new();
-        parser.feed(b"data: a\r\r", &mut |e| got.push(e.data.to_owned()));
+        parser.feed(b"data: a\r\r", &mut |e| got.push(owned(e).1));
         assert_eq!(got, ["a"]);
-        parser.feed(b"\ndata: b\n\n", &mut |e| got.push(e.data.to_owned()));
+        parser.feed(b"\ndata: b\n\n", &mut |e| got.push(owned(e).1));
         assert_eq!(got, ["a", "b"]);
     }
 

@@ -21,7 +21,7 @@ use upload::{Form, SendProgress, SentFile, read_error};
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
 use crate::error::{Code, Failure};
-use crate::options::{ClientOptions, Method, RequestOptions};
+use crate::options::{ClientOptions, Method, NO_TIMEOUT, RequestOptions};
 use crate::profile::{Clock, Hops, Profile};
 use crate::redirect;
 use crate::response::{HeadParser, Malformed, ResponseHead};
@@ -106,9 +106,10 @@ impl Transfer {
         client: &ClientOptions,
     ) -> Result<Transfer, Failure> {
         let sink = match task.kind() {
-            TaskKind::Request | TaskKind::Upload => {
-                Sink::Memory(MemoryBody::new(!request.enable_chunked))
-            }
+            TaskKind::Request | TaskKind::Upload => Sink::Memory(MemoryBody::new(
+                !request.enable_chunked,
+                request.chunk_framing,
+            )),
             TaskKind::Download => Sink::File(FileBody::create(
                 request.file_path.as_deref(),
                 client.temp_dir.as_deref(),
@@ -267,6 +268,11 @@ impl Transfer {
         };
         // SAFETY: the caller's promise.
         let profile = unsafe { Profile::read(easy, clock, &self.hops, rtt) };
+        // What framing held back goes out before the completion (nothing
+        // does after an abort).
+        if let Sink::Memory(body) = &mut self.sink {
+            body.flush(&self.task);
+        }
         let kind = self.task.kind();
         let body = match ending {
             // An abort that came before the completion wins.
@@ -652,7 +658,11 @@ fn configure(
     if let Some(proxy) = &client.proxy {
         easy.proxy(proxy)?;
     }
-    easy.timeout(timeout.max(Duration::from_millis(1)))?;
+    // libcurl's 0 is no whole-transfer limit.
+    easy.timeout(match timeout {
+        NO_TIMEOUT => Duration::ZERO,
+        t => t.max(Duration::from_millis(1)),
+    })?;
     // SAFETY: the handle is live and the option takes a long.
     let rc = unsafe {
         curl_sys::curl_easy_setopt(

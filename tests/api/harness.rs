@@ -29,6 +29,16 @@ pub enum Event {
     Chunk(Vec<u8>),
     Progress(nettask_progress),
     Complete(Box<Outcome>),
+    Sse(Sse),
+}
+
+/// A copy of a server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sse {
+    pub event_type: String,
+    pub data: String,
+    pub last_event_id: String,
+    pub retry_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +106,16 @@ impl Recorder {
             .collect()
     }
 
+    pub fn sse_events(&self) -> Vec<Sse> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Sse(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn chunks(&self) -> Vec<u8> {
         self.events()
             .into_iter()
@@ -158,6 +178,24 @@ pub unsafe extern "C" fn on_chunk(
     // SAFETY: valid for this call.
     let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
     recorder(ud).push(Event::Chunk(bytes));
+}
+
+pub unsafe extern "C" fn on_sse(
+    _: *mut nettask_task,
+    e: *const nettask_sse_event,
+    ud: *mut c_void,
+) {
+    // SAFETY: valid for this call.
+    let e = unsafe { &*e };
+    // SAFETY: `data_len` bytes, then a NUL, valid for this call.
+    let data = unsafe { std::slice::from_raw_parts(e.data, e.data_len + 1) };
+    assert_eq!(data[e.data_len], 0, "a NUL after the data");
+    recorder(ud).push(Event::Sse(Sse {
+        event_type: cstr(e.r#type).unwrap(),
+        data: String::from_utf8(data[..e.data_len].to_vec()).unwrap(),
+        last_event_id: cstr(e.last_event_id).unwrap(),
+        retry_ms: e.retry_ms,
+    }));
 }
 
 pub unsafe extern "C" fn on_progress(
@@ -472,6 +510,17 @@ impl Run {
 
     pub fn try_upload(client: &Client, opts: Opts) -> Result<Run, (nettask_code, String)> {
         Run::try_create(client.0, opts, nettask_upload_create)
+    }
+
+    /// Adds the SSE listener (the body is parsed for events only then).
+    pub fn listen_sse(&self) -> &Run {
+        let ud = self.rec.as_user_data();
+        assert_eq!(
+            // SAFETY: `rec` outlives the task's events (Run keeps it).
+            unsafe { nettask_on_sse_event(self.task, Some(on_sse), ud) },
+            nettask_code::NETTASK_OK
+        );
+        self
     }
 
     pub fn start(&self) -> &Run {

@@ -13,5 +13,6 @@ mod failures;
 mod hostile;
 mod listeners;
 mod requests;
+mod streaming;
 mod upload;
 mod versions;

@@ -202,6 +202,9 @@ pub fn raw_once(response: &'static [u8]) -> u16 {
     port
 }
 
+/// The body of `/chat`: an event stream a chat app gets.
+pub const CHAT: &str = "retry: 2500\r\n: keep-alive\n\nid: 1\nevent: delta\ndata: 你好，\n\nid: 2\nevent: delta\r\ndata: 世界😀\ndata: 第二行\r\rdata: {\"done\":true}\n\n";
+
 /// The deterministic body of `/bytes/N`: byte i is `i % 251`.
 pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
@@ -291,6 +294,25 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 for id in 1..=n {
                     let event = format!("id: {id}\nevent: tick\ndata: tick {id}\n\n");
                     if tx.send_data(Bytes::from(event)).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+            });
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("text/event-stream"),
+            );
+            response
+        }
+        // A chat answer as server-sent events, Chinese text and an emoji,
+        // written `piece` bytes at a time, `delay_ms` apart.
+        ["chat"] => {
+            let piece = (param(&req, "piece", 1) as usize).max(1);
+            let delay = Duration::from_millis(param(&req, "delay_ms", 1));
+            let mut response = stream(move |mut tx| async move {
+                for bytes in CHAT.as_bytes().chunks(piece) {
+                    if tx.send_data(Bytes::copy_from_slice(bytes)).await.is_err() {
                         return;
                     }
                     tokio::time::sleep(delay).await;

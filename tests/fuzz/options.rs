@@ -76,6 +76,7 @@ struct RawRequestOptions {
     form_fields: *const nettask_header,
     form_field_count: usize,
     body_file_path: *const c_char,
+    chunk_framing: u32,
 }
 
 /// The mirror has the library's layout, field by field; a field added to
@@ -107,6 +108,7 @@ const _: () = {
     assert!(offset_of!(L, form_fields) == offset_of!(M, form_fields));
     assert!(offset_of!(L, form_field_count) == offset_of!(M, form_field_count));
     assert!(offset_of!(L, body_file_path) == offset_of!(M, body_file_path));
+    assert!(offset_of!(L, chunk_framing) == offset_of!(M, chunk_framing));
 };
 
 impl RawRequestOptions {
@@ -884,9 +886,15 @@ fn any_request_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> RequestC
         (&mut o.timeout_ms, "timeout_ms"),
         (&mut o.max_redirects, "max_redirects"),
         (&mut o.idle_timeout_ms, "idle_timeout_ms"),
+        (&mut o.chunk_framing, "chunk_framing"),
     ] {
         if change(rng) {
-            *field = rng.u32();
+            // Mostly the few values chunk_framing and timeouts mean.
+            *field = match rng.below(4) {
+                0 => rng.below(4) as u32,
+                1 => u32::MAX,
+                _ => rng.u32(),
+            };
             let _ = write!(desc, "{name}: {field}, ");
         }
     }
