@@ -29,6 +29,7 @@ runs() { # variant build-directory prefix
   check "$name c++" $pre "$dir/cxx" "$NETTASK_HTTP"
   check "$name request" $pre "$dir/request" "$NETTASK_HTTP"
   check "$name stream (abort at a deadline)" $pre "$dir/stream" "$NETTASK_HTTP/events?delay_ms=100" 0.5
+  check "$name chat (server-sent events)" $pre "$dir/chat" "$NETTASK_HTTP/chat?piece=3&delay_ms=1"
   local out
   out=$(mktemp -d)
   check "$name download" $pre "$dir/download" "$NETTASK_HTTP/bytes/2097152" "$out/file.bin"

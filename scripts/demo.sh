@@ -15,6 +15,9 @@ exec scripts/with-server.sh bash -c '
   echo "== stream: server-sent events, aborted after 1.2 s"
   examples-c/build/stream "$NETTASK_HTTP/events" 1.2
   echo
+  echo "== chat: a Chinese answer as server-sent events, sent 2 bytes at a time"
+  examples-c/build/chat "$NETTASK_HTTP/chat?piece=2&delay_ms=15"
+  echo
   echo "== download: 32 MiB with a progress bar"
   out=$(mktemp -d)
   examples-c/build/download "$NETTASK_HTTP/bytes/33554432" "$out/file.bin"
