@@ -80,7 +80,7 @@ impl SseParser {
             bytes = &bytes[1..];
         }
         self.after_cr = false;
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) {
             if self.line.is_empty() {
                 self.process_line(&bytes[..end], on_event);
             } else {
@@ -115,17 +115,24 @@ impl SseParser {
             }
             None => (line, &b""[..]),
         };
-        let value = String::from_utf8_lossy(value);
+        // Valid UTF-8 (the usual case) is checked fast and used as it is.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         match field {
             b"event" => self.event_type = value.as_bytes().to_vec(),
             b"data" => {
                 self.data.extend_from_slice(value.as_bytes());
                 self.data.push(b'\n');
             }
-            b"id" => {
-                if let Ok(id) = CString::new(value.as_bytes()) {
-                    self.last_event_id = id; // an id with a NUL is ignored
-                }
+            // An id with a NUL is ignored; the buffer is reused, as most
+            // streams send one with every event.
+            b"id" if !value.as_bytes().contains(&0) => {
+                let mut id = std::mem::take(&mut self.last_event_id).into_bytes();
+                id.clear();
+                id.extend_from_slice(value.as_bytes());
+                self.last_event_id = CString::new(id).unwrap_or_default();
             }
             b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 self.retry_ms = value.parse().unwrap_or(i64::MAX);
