@@ -7,8 +7,8 @@ mod file_body;
 mod memory_body;
 mod upload;
 
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::SeekFrom;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use curl::easy::{Easy2, Handler, HttpVersion, List, ReadError, SeekResult, Write
 
 use file_body::FileBody;
 use memory_body::MemoryBody;
-use upload::{Form, SendProgress, SentFile, read_error};
+use upload::SendBody;
 
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
@@ -78,17 +78,7 @@ pub(crate) struct Transfer {
     decoder: Option<Decoder>,
     /// Body bytes handed on (decoded).
     received: u64,
-    upload_pos: usize,
-    /// The file the body comes from (an upload's, or `body_file`), to tell
-    /// that it changed while it was sent.
-    sent_file: Option<SentFile>,
-    /// `body_file`, read by `Handler::read`.
-    body_reader: Option<std::fs::File>,
-    /// An upload's form, set on the current hop's handle.
-    form: Option<Form>,
-    send_progress: SendProgress,
-    /// The request body's size as libcurl reports it.
-    send_total: u64,
+    send: SendBody,
     sink: Sink,
     /// When the last byte moved (or the hop began); kept only with an idle
     /// timeout, to spare a clock read per callback.
@@ -115,18 +105,7 @@ impl Transfer {
                 client.temp_dir.as_deref(),
             )?),
         };
-        let sent_path = request
-            .upload
-            .as_ref()
-            .map(|u| &u.file_path)
-            .or(request.body_file.as_ref());
-        let sent_file = sent_path.map(|p| SentFile::open(p)).transpose()?;
-        let body_reader = match &request.body_file {
-            Some(path) => {
-                Some(std::fs::File::open(path).map_err(|e| read_error(path, &e.to_string()))?)
-            }
-            None => None,
-        };
+        let send = SendBody::new(&request)?;
         // A caller's own Accept-Encoding header stands for the option.
         let codings = match request
             .headers
@@ -151,12 +130,7 @@ impl Transfer {
             codings,
             decoder: None,
             received: 0,
-            upload_pos: 0,
-            sent_file,
-            body_reader,
-            form: None,
-            send_progress: SendProgress::default(),
-            send_total: 0,
+            send,
             sink,
             last_activity: Instant::now(),
             stop: None,
@@ -225,21 +199,8 @@ impl Transfer {
         self.hops.add(&unsafe { Info::new(easy) });
         self.parser = HeadParser::default();
         self.redirect_body = 0;
-        self.upload_pos = 0;
-        self.send_progress.restart();
-        if self.request.upload.is_none() {
-            self.form = None;
-        }
-        if self.request.upload.is_none() && self.request.body_file.is_none() {
-            (self.sent_file, self.body_reader) = (None, None);
-        }
-        if let Some(file) = &mut self.body_reader
-            && let Err(e) = file.seek(SeekFrom::Start(0))
-        {
-            return Next::Complete(Ending::Loop(read_error(
-                self.sent_file.as_ref().map_or(Path::new(""), |f| f.path()),
-                &e.to_string(),
-            )));
+        if let Err(failure) = self.send.next_hop(&self.request) {
+            return Next::Complete(Ending::Loop(failure));
         }
         Next::Follow { reusable }
     }
@@ -279,14 +240,8 @@ impl Transfer {
             _ if self.task.is_aborted() => Err(Failure::aborted()),
             Ending::Curl(Ok(())) => self.finish_body(),
             Ending::Curl(Err(e)) => Err(self.stop.take().unwrap_or_else(|| {
-                match &self.sent_file {
-                    // libcurl could not read the file as long as it was.
-                    Some(file) if e.is_read_error() => read_error(
-                        file.path(),
-                        detail.as_deref().unwrap_or("it could not be read"),
-                    ),
-                    _ => Failure::from_curl(&e, detail),
-                }
+                let body_file = self.send.failure(&e, detail.as_deref());
+                body_file.unwrap_or_else(|| Failure::from_curl(&e, detail))
             })),
             Ending::Loop(failure) => Err(failure),
         };
@@ -316,12 +271,7 @@ impl Transfer {
         if let Some(decoder) = &self.decoder {
             decoder.finish()?;
         }
-        if let Some(file) = &self.sent_file {
-            file.check_unchanged()?;
-        }
-        if self.task.kind() == TaskKind::Upload {
-            self.send_progress.finish(&self.task, self.send_total);
-        }
+        self.send.finish(&self.task)?;
         match &mut self.sink {
             Sink::Memory(body) => Ok((head, body.take(), None)),
             Sink::File(file) => {
@@ -390,12 +340,8 @@ impl Handler for Transfer {
         if self.task.is_aborted() {
             return false;
         }
-        self.send_total = ultotal as u64;
         // Bytes of the form going out count as activity for the idle timeout.
-        if self
-            .send_progress
-            .update(&self.task, ulnow as u64, self.send_total)
-        {
+        if self.send.sent(&self.task, ulnow as u64, ultotal as u64) {
             self.touch();
         }
         true
@@ -448,35 +394,14 @@ impl Handler for Transfer {
 
     fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
         self.touch();
-        if let Some(file) = &mut self.body_reader {
-            return file.read(into).map_err(|e| {
-                let path = self.sent_file.as_ref().map_or(Path::new(""), |f| f.path());
-                self.stop = Some(read_error(path, &e.to_string()));
-                ReadError::Abort
-            });
-        }
-        let rest = &self.request.body[self.upload_pos..];
-        let n = rest.len().min(into.len());
-        into[..n].copy_from_slice(&rest[..n]);
-        self.upload_pos += n;
-        Ok(n)
+        self.send.read(&self.request.body, into).map_err(|failure| {
+            self.stop = Some(failure);
+            ReadError::Abort
+        })
     }
 
     fn seek(&mut self, whence: SeekFrom) -> SeekResult {
-        // libcurl rewinds the body to send it again on a new connection.
-        if let Some(file) = &mut self.body_reader {
-            return match file.seek(whence) {
-                Ok(_) => SeekResult::Ok,
-                Err(_) => SeekResult::Fail,
-            };
-        }
-        match whence {
-            SeekFrom::Start(pos) if pos as usize <= self.request.body.len() => {
-                self.upload_pos = pos as usize;
-                SeekResult::Ok
-            }
-            _ => SeekResult::CantSeek,
-        }
+        self.send.seek(&self.request.body, whence)
     }
 }
 
@@ -540,9 +465,7 @@ pub(crate) fn attach(
     fresh_connection: bool,
 ) -> Result<(), Failure> {
     let codings = transfer.codings.header.as_deref();
-    let file_size = (transfer.body_reader.as_ref())
-        .and(transfer.sent_file.as_ref())
-        .map(SentFile::size);
+    let file_size = transfer.send.file_size();
     let request = &transfer.request;
     configure(
         easy,
@@ -557,15 +480,12 @@ pub(crate) fn attach(
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
-    if let Some(upload) = &transfer.request.upload {
-        // SAFETY: `easy` is live and used by the event thread only; the
-        // form unbinds itself from it when dropped.
-        let form = unsafe { Form::attach(easy.raw(), upload) }.map_err(|e| Failure {
-            code: Code::NETTASK_E_INTERNAL,
-            ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
-        })?;
-        transfer.form = Some(form);
-    }
+    // SAFETY: `easy` is live and used by the event thread only; a form
+    // unbinds itself from it when dropped.
+    unsafe { transfer.send.attach(easy.raw(), &transfer.request) }.map_err(|e| Failure {
+        code: Code::NETTASK_E_INTERNAL,
+        ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
+    })?;
     easy.get_mut().0 = Some(transfer);
     Ok(())
 }

@@ -1,15 +1,161 @@
-//! Request bodies sent from files: an upload's multipart/form-data form,
-//! built with libcurl's MIME API (text parts in order, then the file part,
-//! which libcurl streams from disk), and the progress of what was sent.
+//! What a request sends: its body from memory or from a file, or an
+//! upload's multipart/form-data form, built with libcurl's MIME API (text
+//! parts in order, then the file part, which libcurl streams from disk),
+//! and the progress of sending it.
 
 use std::ffi::{CString, c_char, c_void};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use curl::easy::SeekResult;
+
 use crate::error::{Code, Failure};
-use crate::options::Upload;
+use crate::options::{RequestOptions, Upload};
 use crate::result::Progress;
 use crate::task::Task;
+
+/// The sending side of a transfer, across its redirect hops.
+#[derive(Default)]
+pub(crate) struct SendBody {
+    /// Where `read` is in a body kept in memory.
+    pos: usize,
+    /// The file the body comes from (an upload's, or `body_file`), to tell
+    /// that it changed while it was sent.
+    file: Option<SentFile>,
+    /// `body_file`, read by `read`.
+    reader: Option<File>,
+    /// An upload's form, set on the current hop's handle.
+    form: Option<Form>,
+    progress: SendProgress,
+    /// The body's size as libcurl reports it.
+    total: u64,
+}
+
+impl SendBody {
+    /// Opens the file `request` sends, if it sends one.
+    pub fn new(request: &RequestOptions) -> Result<SendBody, Failure> {
+        let path = request
+            .upload
+            .as_ref()
+            .map(|u| &u.file_path)
+            .or(request.body_file.as_ref());
+        let reader = match &request.body_file {
+            Some(path) => Some(File::open(path).map_err(|e| read_error(path, &e.to_string()))?),
+            None => None,
+        };
+        Ok(SendBody {
+            file: path.map(|p| SentFile::open(p)).transpose()?,
+            reader,
+            ..SendBody::default()
+        })
+    }
+
+    /// The size of a body read from `body_file`.
+    pub fn file_size(&self) -> Option<u64> {
+        self.reader
+            .as_ref()
+            .and(self.file.as_ref())
+            .map(SentFile::size)
+    }
+
+    /// Builds `request`'s form, if it is an upload, as the body of `easy`.
+    ///
+    /// # Safety
+    /// `easy` is a live easy handle, used by this thread only.
+    pub unsafe fn attach(
+        &mut self,
+        easy: *mut curl_sys::CURL,
+        request: &RequestOptions,
+    ) -> Result<(), curl::Error> {
+        if let Some(upload) = &request.upload {
+            // SAFETY: the caller's promise.
+            self.form = Some(unsafe { Form::attach(easy, upload) }?);
+        }
+        Ok(())
+    }
+
+    /// Before a redirect's next hop, which sends `request` (a 301/302/303
+    /// may have dropped the body): from its start again.
+    pub fn next_hop(&mut self, request: &RequestOptions) -> Result<(), Failure> {
+        self.pos = 0;
+        self.progress = SendProgress::default();
+        if request.upload.is_none() {
+            self.form = None;
+        }
+        if request.upload.is_none() && request.body_file.is_none() {
+            (self.file, self.reader) = (None, None);
+        }
+        match (&mut self.reader, &self.file) {
+            (Some(reader), Some(file)) => reader
+                .seek(SeekFrom::Start(0))
+                .map(drop)
+                .map_err(|e| read_error(file.path(), &e.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// libcurl's read callback: from `body_file`, or from `memory`.
+    pub fn read(&mut self, memory: &[u8], into: &mut [u8]) -> Result<usize, Failure> {
+        if let (Some(reader), Some(file)) = (&mut self.reader, &self.file) {
+            return reader
+                .read(into)
+                .map_err(|e| read_error(file.path(), &e.to_string()));
+        }
+        let rest = &memory[self.pos..];
+        let n = rest.len().min(into.len());
+        into[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+
+    /// libcurl rewinds the body to send it again on a new connection.
+    pub fn seek(&mut self, memory: &[u8], whence: SeekFrom) -> SeekResult {
+        if let Some(reader) = &mut self.reader {
+            return match reader.seek(whence) {
+                Ok(_) => SeekResult::Ok,
+                Err(_) => SeekResult::Fail,
+            };
+        }
+        match whence {
+            SeekFrom::Start(pos) if pos as usize <= memory.len() => {
+                self.pos = pos as usize;
+                SeekResult::Ok
+            }
+            _ => SeekResult::CantSeek,
+        }
+    }
+
+    /// libcurl's progress: `sent` of `total` body bytes. Returns whether
+    /// more went out since the last call.
+    pub fn sent(&mut self, task: &Task, sent: u64, total: u64) -> bool {
+        self.total = total;
+        self.progress.update(task, sent, total)
+    }
+
+    /// What a libcurl failure means when the body comes from a file: one
+    /// it could not read as long as it was.
+    pub fn failure(&self, e: &curl::Error, detail: Option<&str>) -> Option<Failure> {
+        let file = self.file.as_ref().filter(|_| e.is_read_error())?;
+        Some(read_error(
+            file.path(),
+            detail.unwrap_or("it could not be read"),
+        ))
+    }
+
+    /// After a response to the whole body: the file did not change while
+    /// it was sent, and an upload's last progress reports every byte.
+    pub fn finish(&mut self, task: &Task) -> Result<(), Failure> {
+        if let Some(file) = &self.file {
+            file.check_unchanged()?;
+        }
+        if self.form.is_some() {
+            self.progress.finish(task, self.total);
+        }
+        Ok(())
+    }
+}
 
 /// libcurl's MIME API, which curl-sys does not declare.
 #[repr(C)]
@@ -39,7 +185,7 @@ const CURLOPT_MIMEPOST: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_OBJECTPOINT
 /// An upload's form, set as the body of one easy handle. Freeing it also
 /// unbinds it from that handle (curl_mime_free does), so the handle never
 /// points to a freed form.
-pub(crate) struct Form {
+struct Form {
     mime: *mut CurlMime,
 }
 
@@ -59,7 +205,7 @@ impl Form {
     ///
     /// # Safety
     /// `easy` is a live easy handle, used by this thread only.
-    pub unsafe fn attach(easy: *mut curl_sys::CURL, upload: &Upload) -> Result<Form, curl::Error> {
+    unsafe fn attach(easy: *mut curl_sys::CURL, upload: &Upload) -> Result<Form, curl::Error> {
         // SAFETY: `easy` is live (the caller's promise); libcurl only draws
         // the boundary's random bytes with it.
         let mime = unsafe { curl_mime_init(easy) };
@@ -125,13 +271,13 @@ impl Form {
 
 /// A file the body is read from: its size when it was opened, to tell that
 /// it changed while it was sent.
-pub(crate) struct SentFile {
+struct SentFile {
     path: std::path::PathBuf,
     size: u64,
 }
 
 impl SentFile {
-    pub fn open(path: &Path) -> Result<SentFile, Failure> {
+    fn open(path: &Path) -> Result<SentFile, Failure> {
         let size = std::fs::metadata(path)
             .map_err(|e| read_error(path, &e.to_string()))?
             .len();
@@ -141,16 +287,16 @@ impl SentFile {
         })
     }
 
-    pub fn size(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.size
     }
 
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.path
     }
 
     /// After a body was sent: fails if the file is not the size it had.
-    pub fn check_unchanged(&self) -> Result<(), Failure> {
+    fn check_unchanged(&self) -> Result<(), Failure> {
         match std::fs::metadata(&self.path) {
             Ok(m) if m.len() == self.size => Ok(()),
             Ok(m) => Err(read_error(
@@ -167,7 +313,7 @@ impl SentFile {
 }
 
 /// The `uploadFile:fail file read error: <path>: <why>` failure.
-pub(crate) fn read_error(path: &Path, why: &str) -> Failure {
+fn read_error(path: &Path, why: &str) -> Failure {
     Failure::new(
         Code::NETTASK_E_FILE,
         format!("file read error: {}: {why}", path.display()),
@@ -177,7 +323,7 @@ pub(crate) fn read_error(path: &Path, why: &str) -> Failure {
 /// Upload progress, coalesced like downloads': at most one event per 1 %
 /// step, the last one reporting every byte.
 #[derive(Default)]
-pub(crate) struct SendProgress {
+struct SendProgress {
     /// What libcurl last said went out.
     sent: u64,
     /// The last event's bytes and percentage.
@@ -187,7 +333,7 @@ pub(crate) struct SendProgress {
 impl SendProgress {
     /// libcurl says `sent` of `total` body bytes went out (`total` 0 while
     /// unknown). Returns whether more went out than at the last call.
-    pub fn update(&mut self, task: &Task, sent: u64, total: u64) -> bool {
+    fn update(&mut self, task: &Task, sent: u64, total: u64) -> bool {
         let more = sent > self.sent;
         self.sent = sent;
         let percent = match total {
@@ -201,15 +347,10 @@ impl SendProgress {
     }
 
     /// Before a successful completion: every byte was sent.
-    pub fn finish(&mut self, task: &Task, total: u64) {
+    fn finish(&mut self, task: &Task, total: u64) {
         if self.reported.map(|(sent, _)| sent) != Some(total) {
             self.report(task, total, total, 100);
         }
-    }
-
-    /// A redirect re-sends the body: the count starts again.
-    pub fn restart(&mut self) {
-        *self = SendProgress::default();
     }
 
     fn report(&mut self, task: &Task, sent: u64, total: u64, percent: u32) {
