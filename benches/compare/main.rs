@@ -7,7 +7,8 @@
 //! The peers: a raw libcurl multi loop built from the same libcurl (raw),
 //! reqwest on a tokio current-thread runtime (reqwest-ct) and on a
 //! multi-thread one (reqwest-mt), and isahc, which drives the same static
-//! libcurl through its own agent thread; for downloads also `curl -o`.
+//! libcurl through its own agent thread; for downloads also `curl -o`, for
+//! uploads `curl -F` (the system's curl).
 //!
 //! Cases (issues 5 and 11), each selectable by name:
 //!   bulk      a body to a counting chunk listener (peers stream and count)
@@ -25,6 +26,12 @@
 //!             task, time to abort all (each side in a fresh process)
 //!   growth    per-request time at 1,000, 10,000 and 100,000 GETs run in
 //!             batches of 64, and how it grows from the first to the last
+//!   upload    a 256 MiB file as a multipart/form-data POST with one text
+//!             field, streamed from the file, which nginx reads whole before
+//!             it answers: nettask, raw (the same libcurl MIME form) and
+//!             `curl -F`, time and client CPU; and each side's peak RSS over
+//!             an idle client's at 256 MiB and 1 GiB (each side in a fresh
+//!             process)
 //!
 //! `quick` makes every case smaller (sizes, counts, rounds; idle at 1,000
 //! only): it checks that the bench still works.
@@ -166,6 +173,18 @@ fn cpu_time() -> Duration {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// This process's CPU time and that of its children it has waited for.
+fn cpu_time_with_children() -> Duration {
+    // SAFETY: getrusage writes one rusage struct, a local zeroed here.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    cpu_time() + tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 const IDLE_WINDOW: Duration = Duration::from_secs(3);
@@ -534,7 +553,7 @@ fn latency_server(records: usize, gap: Duration) -> String {
     url
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
     v.sort();
     v[v.len() / 2]
 }
@@ -665,6 +684,9 @@ fn main() {
         [child, side, url, bytes] if child == "decode-child" => {
             return decode_child(side, url, bytes.parse().unwrap());
         }
+        [child, side, url, file] if child == "upload-child" => {
+            return upload_child(side, url, Path::new(file));
+        }
         [child, count] if child == "silent-server" => {
             return silent_server(count.parse().unwrap());
         }
@@ -677,8 +699,8 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "quick")
         .collect();
-    const CASES: [&str; 7] = [
-        "bulk", "decode", "download", "small", "latency", "idle", "growth",
+    const CASES: [&str; 8] = [
+        "bulk", "decode", "download", "small", "latency", "idle", "growth", "upload",
     ];
     if let Some(unknown) = cases.iter().find(|c| !CASES.contains(c)) {
         eprintln!("no case {unknown}; the cases are {}", CASES.join(" "));
@@ -689,6 +711,12 @@ fn main() {
         (32u64, 16u64, 2_000, 3)
     } else {
         (256u64, 64u64, 20_000, 5)
+    };
+    // The upload's file, and the files whose upload's peak RSS is shown.
+    let (upload_mib, upload_rss_mibs): (u64, &[u64]) = if quick {
+        (32, &[32])
+    } else {
+        (256, &[256, 1024])
     };
     let idle_counts: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
     let growth_totals: &[usize] = if quick {
@@ -762,6 +790,9 @@ fn main() {
     }
     if run("growth") {
         growth(rounds, &small_urls[0].1, growth_totals, &nginx.ca_file);
+    }
+    if run("upload") {
+        upload(rounds, &nginx, upload_mib, upload_rss_mibs);
     }
 }
 
@@ -1099,4 +1130,213 @@ fn growth(rounds: usize, url: &str, totals: &[usize], ca: &Path) {
             if *name == "raw" { "~1" } else { "" },
         );
     }
+}
+
+/// The upload case's sides. reqwest streams a form from a file only with
+/// its multipart and stream features, which the bench does not build, and
+/// isahc has no forms: a body made by hand would measure something else.
+const UPLOAD_SIDES: [&str; 3] = ["nettask", "raw", "curl -F"];
+
+/// Every upload's form: this text part, then the file as the part `file`.
+const UPLOAD_FIELD: (&str, &str) = ("field", "value");
+const UPLOAD_NAME: &str = "file";
+
+enum Uploader {
+    Nettask(nettask_side::Client),
+    Raw(raw_side::Raw),
+    Cli,
+}
+
+impl Uploader {
+    fn new(name: &str) -> Uploader {
+        match name {
+            "nettask" => Uploader::Nettask(nettask_side::Client::new(IN_FLIGHT as u32, None)),
+            "raw" => Uploader::Raw(raw_side::Raw::new(None)),
+            "curl -F" => Uploader::Cli,
+            _ => panic!("no upload side {name}"),
+        }
+    }
+
+    /// One upload of `file`: how long, and how many bytes the side says
+    /// it sent (the form, a little more than the file).
+    fn upload(&self, url: &str, file: &Path) -> (Duration, u64) {
+        match self {
+            Uploader::Nettask(client) => client.upload(url, UPLOAD_FIELD, UPLOAD_NAME, file),
+            Uploader::Raw(raw) => raw.upload(url, UPLOAD_FIELD, UPLOAD_NAME, file),
+            Uploader::Cli => {
+                let started = Instant::now();
+                let out = Command::new("curl")
+                    .args(curl_form_args(url, file))
+                    .args(["-w", "%{size_upload}"])
+                    .output()
+                    .expect("curl CLI");
+                let t = started.elapsed();
+                assert!(out.status.success(), "curl -F: {:?}", out.status);
+                (t, String::from_utf8(out.stdout).unwrap().parse().unwrap())
+            }
+        }
+    }
+}
+
+/// `curl -F`'s arguments for the upload of `file` to `url`.
+fn curl_form_args(url: &str, file: &Path) -> Vec<String> {
+    let (field, value) = UPLOAD_FIELD;
+    ["-s", "-o", "/dev/null", "-F", &format!("{field}={value}")]
+        .into_iter()
+        .map(String::from)
+        .chain([
+            "-F".into(),
+            format!("{UPLOAD_NAME}=@{}", file.display()),
+            url.into(),
+        ])
+        .collect()
+}
+
+/// Checks that nginx read every upload since it had logged `before`:
+/// `count` of them, each answered 200 after more than `file_len` bytes.
+fn check_received(nginx: &nginx::Nginx, before: usize, count: usize, file_len: u64) {
+    let logged = nginx.uploads();
+    assert_eq!(logged.len() - before, count, "uploads logged by nginx");
+    for &(status, len) in &logged[before..] {
+        assert!(
+            status == 200 && len > file_len,
+            "nginx logged an upload as {status} after {len} bytes"
+        );
+    }
+}
+
+/// The time rows as bulk's and each side's CPU time (the server costs
+/// about as much as the clients, so the times say less about them), then
+/// each side's peak RSS while it uploaded over its RSS as an idle client,
+/// each side in a fresh process, for a file of each of `rss_mibs`.
+fn upload(rounds: usize, nginx: &nginx::Nginx, mib: u64, rss_mibs: &[u64]) {
+    let url = nginx.url(nginx.http1, "upload");
+    let file = nginx.dir.join("upload.bin");
+    nginx::write_file(&file, mib << 20);
+    let before = nginx.uploads().len();
+    let uploaders: Vec<Uploader> = UPLOAD_SIDES.iter().map(|n| Uploader::new(n)).collect();
+    let mut cpus = vec![Vec::new(); UPLOAD_SIDES.len()];
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = UPLOAD_SIDES
+        .iter()
+        .zip(&uploaders)
+        .zip(&mut cpus)
+        .map(|((name, side), cpu)| {
+            let (url, file) = (&url, &file);
+            Box::new(move || {
+                // The other sides are idle meanwhile, and the curl CLI's
+                // process (its start-up included) is reaped before the
+                // upload returns.
+                let started = cpu_time_with_children();
+                let (t, sent) = side.upload(url, file);
+                cpu.push(cpu_time_with_children() - started);
+                assert!(sent > mib << 20, "{name}: {sent} bytes sent");
+                t
+            }) as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    let medians = interleave(rounds, &mut runs);
+    drop(runs);
+    drop(uploaders);
+    check_received(nginx, before, rounds * UPLOAD_SIDES.len(), mib << 20);
+    let case = format!("upload {mib} MiB form (field + file) to nginx");
+    peer_rows(&case, &UPLOAD_SIDES, &medians, secs, raw_target("<= 1.05"));
+    let cpus: Vec<Duration> = cpus.into_iter().map(median).collect();
+    peer_rows(
+        &format!("upload {mib} MiB: client CPU (user + sys)"),
+        &UPLOAD_SIDES,
+        &cpus,
+        millis,
+        |_| "",
+    );
+    let idle_get = nginx.url(nginx.http1, "small.txt");
+    for &rss_mib in rss_mibs {
+        if rss_mib != mib {
+            nginx::write_file(&file, rss_mib << 20);
+        }
+        let before = nginx.uploads().len();
+        let rises: Vec<u64> = UPLOAD_SIDES
+            .iter()
+            .map(|&name| match name {
+                "curl -F" => {
+                    let form = curl_peak_kib(&curl_form_args(&url, &file));
+                    // A few pages apart from run to run: the median of 5.
+                    let idle = (0..5)
+                        .map(|_| curl_peak_kib(&["-s", "-o", "/dev/null", &idle_get]))
+                        .collect::<Vec<_>>();
+                    form.saturating_sub(median(idle))
+                }
+                _ => upload_rss_in_child(name, &url, &file),
+            })
+            .collect();
+        check_received(nginx, before, UPLOAD_SIDES.len(), rss_mib << 20);
+        for (name, rise) in UPLOAD_SIDES.iter().zip(&rises).skip(1) {
+            row(
+                &format!("upload {rss_mib} MiB: peak RSS over idle client"),
+                &kib(rises[0]),
+                &format!("{name} {}", kib(*rise)),
+                rises[0] as f64 / *rise as f64,
+                if *name == "raw" { "< 4 MiB" } else { "" },
+            );
+        }
+    }
+    std::fs::remove_file(&file).unwrap();
+}
+
+/// The peak RSS (ru_maxrss) of a curl CLI run with `args`, in KiB. The
+/// CLI has no idle state to measure from: its idle client is a run that
+/// fetches 5 B, so the rise leaves out what any one transfer costs.
+fn curl_peak_kib(args: &[impl AsRef<std::ffi::OsStr>]) -> u64 {
+    #[expect(clippy::zombie_processes, reason = "reaped by wait4, for its rusage")]
+    let child = Command::new("curl")
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("curl CLI");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 reaps our own child, which nothing else waits for (the
+    // Child is dropped unwaited), into a local status and rusage.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        assert_eq!(libc::wait4(pid, &mut status, 0, &mut usage), pid, "wait4");
+        usage
+    };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "curl exited with {status:#x}"
+    );
+    usage.ru_maxrss as u64
+}
+
+fn upload_rss_in_child(side: &str, url: &str, file: &Path) -> u64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["upload-child", side, url, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "upload {side}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The body of an upload child: one upload of `file` by a new `name`
+/// side, then on stdout how far its RSS peaked above the idle client's,
+/// in KiB.
+fn upload_child(name: &str, url: &str, file: &Path) {
+    let side = Uploader::new(name);
+    // As decode_child: the peak from here on is the upload's.
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+    let idle = rss_kib();
+    let (_, sent) = side.upload(url, file);
+    assert!(
+        sent > std::fs::metadata(file).unwrap().len(),
+        "{name}: {sent} bytes sent"
+    );
+    println!("{}", status_kib("VmHWM:").saturating_sub(idle));
 }

@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_void};
 use std::path::Path;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,29 @@ unsafe extern "C" fn count_complete(
     }
 }
 
+/// What an upload's progress listener saw: how many events, and the last
+/// one's bytes sent and expected.
+#[derive(Default)]
+struct Sent {
+    events: AtomicU64,
+    bytes: AtomicU64,
+    expected: AtomicI64,
+}
+
+unsafe extern "C" fn count_progress(
+    _: *mut nettask_task,
+    p: *const nettask_progress,
+    ud: *mut c_void,
+) {
+    // SAFETY: nettask passes a progress valid for the duration of this
+    // call, and the upload's `Sent` outlives the task (see upload).
+    let (p, sent) = unsafe { (&*p, &*(ud as *const Sent)) };
+    sent.events.fetch_add(1, Ordering::Relaxed);
+    sent.bytes.store(p.total_bytes_sent, Ordering::Relaxed);
+    sent.expected
+        .store(p.total_bytes_expected_to_send, Ordering::Relaxed);
+}
+
 pub struct Client(*mut nettask_client);
 
 impl Client {
@@ -141,10 +164,12 @@ impl Client {
             opts.url = url.as_ptr();
             set(&mut opts);
             let mut task = ptr::null_mut();
-            let create = if opts.file_path.is_null() {
-                nettask_request_create
-            } else {
+            let create = if !opts.upload_file_path.is_null() {
+                nettask_upload_create
+            } else if !opts.file_path.is_null() {
                 nettask_download_create
+            } else {
+                nettask_request_create
             };
             assert_eq!(create(self.0, &opts, &mut task), nettask_code::NETTASK_OK);
             nettask_on_complete(task, Some(count_complete), tally.ud());
@@ -161,6 +186,52 @@ impl Client {
             nettask_start(task);
             nettask_release(task);
         }
+    }
+
+    /// One form of `field` and `file` (as the part `name`) POSTed to `url`,
+    /// with a progress listener: how long, and how many bytes its last
+    /// event said were sent.
+    pub fn upload(
+        &self,
+        url: &str,
+        (field, value): (&str, &str),
+        name: &str,
+        file: &Path,
+    ) -> (Duration, u64) {
+        let c = |s: &str| CString::new(s).unwrap();
+        let (url, path, name) = (c(url), c(file.to_str().unwrap()), c(name));
+        let (field, value) = (c(field), c(value));
+        let fields = [nettask_header {
+            name: field.as_ptr(),
+            value: value.as_ptr(),
+        }];
+        let (t, sent) = (Tally::default(), Sent::default());
+        let started = Instant::now();
+        let task = self.spawn(&url, &t, |o| {
+            o.upload_file_path = path.as_ptr();
+            o.upload_name = name.as_ptr();
+            o.form_fields = fields.as_ptr();
+            o.form_field_count = fields.len();
+        });
+        // SAFETY: `task` is the live task just created; the listener's
+        // user_data `sent` outlives it (wait_for below), and its one
+        // reference is released after start and not used again.
+        unsafe {
+            nettask_on_progress_update(task, Some(count_progress), &sent as *const Sent as *mut _);
+            nettask_start(task);
+            nettask_release(task);
+        }
+        t.wait_for(1);
+        let elapsed = started.elapsed();
+        assert_eq!(t.failures.load(Ordering::Relaxed), 0);
+        let bytes = sent.bytes.load(Ordering::Relaxed);
+        assert!(sent.events.load(Ordering::Relaxed) > 0, "no progress event");
+        assert_eq!(
+            bytes as i64,
+            sent.expected.load(Ordering::Relaxed),
+            "the last progress event is not every byte"
+        );
+        (elapsed, bytes)
     }
 }
 

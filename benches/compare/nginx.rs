@@ -1,6 +1,7 @@
 //! nginx on 127.0.0.1 serving files from a temporary directory, on an
 //! HTTP/1.1 port, an h2c port and an https port (HTTP/2 by ALPN, with a
-//! certificate from a CA made here), for as long as the value lives.
+//! certificate from a CA made here), for as long as the value lives. Its
+//! HTTP/1.1 port also takes uploads at /upload.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn write_file(path: &Path, len: u64) {
+/// `len` bytes of a fixed pattern at `path`.
+pub fn write_file(path: &Path, len: u64) {
     use std::io::Write;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
@@ -74,7 +76,7 @@ impl Nginx {
         for (name, len) in files {
             write_file(&dir.join("www").join(name), *len);
         }
-        let (http1, h2c, tls) = (free_port(), free_port(), free_port());
+        let (http1, h2c, tls, sink) = (free_port(), free_port(), free_port(), free_port());
         let (ca_file, cert, key) = write_certs(&dir);
         let conf = format!(
             r#"
@@ -97,7 +99,25 @@ http {{
     uwsgi_temp_path {dir}/tmp;
     scgi_temp_path {dir}/tmp;
     types {{ application/octet-stream bin; text/plain txt; application/json json; }}
-    server {{ listen 127.0.0.1:{http1}; root {dir}/www; {gzipped} }}
+    log_format upload '$status $request_length';
+    server {{
+        listen 127.0.0.1:{http1};
+        root {dir}/www;
+        {gzipped}
+        # `return 200` would answer at once and discard the body after,
+        # uncounted. Proxying buffers the whole body first (in memory: the
+        # buffer is larger than any form sent, so no temp file), then sends
+        # the bare request on to `sink`; the log shows what was read.
+        location = /upload {{
+            client_max_body_size 0;
+            client_body_buffer_size 1100m;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_pass http://127.0.0.1:{sink}/;
+            access_log {dir}/upload.log upload;
+        }}
+    }}
+    server {{ listen 127.0.0.1:{sink}; return 200; }}
     server {{ listen 127.0.0.1:{h2c} http2; root {dir}/www; {gzipped} }}
     server {{
         listen 127.0.0.1:{tls} ssl http2;
@@ -137,7 +157,7 @@ http {{
             dir.display()
         );
         let deadline = Instant::now() + Duration::from_secs(5);
-        while [http1, h2c, tls]
+        while [http1, h2c, tls, sink]
             .iter()
             .any(|port| TcpStream::connect(("127.0.0.1", *port)).is_err())
         {
@@ -156,6 +176,18 @@ http {{
     /// Adds `name` with `data` to what it serves.
     pub fn put(&self, name: &str, data: &[u8]) {
         std::fs::write(self.dir.join("www").join(name), data).unwrap();
+    }
+
+    /// What /upload received so far, one (status, request length) per
+    /// request, in order.
+    pub fn uploads(&self) -> Vec<(u16, u64)> {
+        let log = std::fs::read_to_string(self.dir.join("upload.log")).unwrap_or_default();
+        log.lines()
+            .map(|line| {
+                let (status, len) = line.split_once(' ').expect("status length");
+                (status.parse().unwrap(), len.parse().unwrap())
+            })
+            .collect()
     }
 
     pub fn url(&self, port: u16, name: &str) -> String {

@@ -1,12 +1,13 @@
 //! The baseline: a plain libcurl multi loop (the same static libcurl
 //! nettask links), easy handles and a write callback, no task layer.
 
+use std::ffi::{CString, c_char, c_void};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use curl::easy::{Easy2, Handler, HttpVersion, WriteError};
+use curl::easy::{Easy2, Handler, HttpVersion, List, WriteError};
 use curl::multi::{Easy2Handle, Multi};
 
 use crate::{IN_FLIGHT, IdleProbe, IdleStats, LatencyParser, Proto, Side, Silent};
@@ -16,6 +17,78 @@ pub struct Sink {
     bytes: u64,
     latency: Option<LatencyParser>,
     file: Option<File>,
+    /// An upload's form: the handle's body, freed with the handle.
+    form: Option<Form>,
+}
+
+/// libcurl's MIME API, which curl-sys does not declare.
+#[repr(C)]
+struct CurlMime {
+    _opaque: [u8; 0],
+}
+#[repr(C)]
+struct CurlMimePart {
+    _opaque: [u8; 0],
+}
+unsafe extern "C" {
+    fn curl_mime_init(easy: *mut curl_sys::CURL) -> *mut CurlMime;
+    fn curl_mime_free(mime: *mut CurlMime);
+    fn curl_mime_addpart(mime: *mut CurlMime) -> *mut CurlMimePart;
+    fn curl_mime_name(part: *mut CurlMimePart, name: *const c_char) -> curl_sys::CURLcode;
+    fn curl_mime_data(
+        part: *mut CurlMimePart,
+        data: *const c_char,
+        size: usize,
+    ) -> curl_sys::CURLcode;
+    fn curl_mime_filedata(part: *mut CurlMimePart, path: *const c_char) -> curl_sys::CURLcode;
+}
+const CURLOPT_MIMEPOST: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_OBJECTPOINT + 269;
+
+/// A form as a libcurl user writes one: a text part, then the file part,
+/// which libcurl names after the file's base name, types
+/// application/octet-stream and reads from disk as it sends it.
+struct Form(*mut CurlMime);
+
+impl Form {
+    /// The form of `field` and `file` (as the part `name`), made the body
+    /// of `easy`.
+    fn attach(easy: &Easy2<Sink>, (field, value): (&str, &str), name: &str, file: &Path) -> Form {
+        let c = |s: &str| CString::new(s).unwrap();
+        let (field, name, path) = (c(field), c(name), c(file.to_str().unwrap()));
+        let ok = |rc| assert_eq!(rc, curl_sys::CURLE_OK, "curl_mime_*");
+        // SAFETY: `easy` is a live handle (borrowed); curl_mime_init only
+        // draws the boundary's random bytes with it. Both parts belong to
+        // the new form; libcurl copies every string and the value's bytes
+        // before returning, and opens the file only when it sends it.
+        // The option takes a curl_mime pointer, valid until the form is
+        // dropped with the handle's sink, after curl_easy_cleanup unbound
+        // it (and curl_mime_free unbinds it from a live handle too).
+        unsafe {
+            let form = Form(curl_mime_init(easy.raw()));
+            assert!(!form.0.is_null(), "curl_mime_init");
+            let part = curl_mime_addpart(form.0);
+            assert!(!part.is_null(), "curl_mime_addpart");
+            ok(curl_mime_name(part, field.as_ptr()));
+            ok(curl_mime_data(part, value.as_ptr().cast(), value.len()));
+            let part = curl_mime_addpart(form.0);
+            assert!(!part.is_null(), "curl_mime_addpart");
+            ok(curl_mime_name(part, name.as_ptr()));
+            ok(curl_mime_filedata(part, path.as_ptr()));
+            ok(curl_sys::curl_easy_setopt(
+                easy.raw(),
+                CURLOPT_MIMEPOST,
+                form.0 as *mut c_void,
+            ));
+            form
+        }
+    }
+}
+
+impl Drop for Form {
+    fn drop(&mut self) {
+        // SAFETY: the form from curl_mime_init, freed once, here.
+        unsafe { curl_mime_free(self.0) };
+    }
 }
 
 impl Handler for Sink {
@@ -65,6 +138,38 @@ impl Raw {
         }
         easy
     }
+
+    /// One form of `field` and `file` (as the part `name`) POSTed to `url`:
+    /// how long, and how many bytes libcurl sent.
+    pub fn upload(
+        &self,
+        url: &str,
+        field: (&str, &str),
+        name: &str,
+        file: &Path,
+    ) -> (Duration, u64) {
+        let started = Instant::now();
+        let mut sent = 0;
+        drive(
+            1,
+            1,
+            || {
+                let mut easy = self.easy(url, Sink::default(), Proto::Http1);
+                // As nettask: no "Expect: 100-continue" round trip first.
+                let mut headers = List::new();
+                headers.append("Expect:").unwrap();
+                easy.http_headers(headers).unwrap();
+                let form = Form::attach(&easy, field, name, file);
+                easy.get_mut().form = Some(form);
+                easy
+            },
+            |e| {
+                assert_eq!(e.response_code().unwrap(), 200, "raw: upload status");
+                sent = e.upload_size().unwrap() as u64;
+            },
+        );
+        (started.elapsed(), sent)
+    }
 }
 
 fn new_multi() -> Multi {
@@ -80,7 +185,7 @@ fn drive_on(
     jobs: usize,
     in_flight: usize,
     mut make: impl FnMut() -> Easy2<Sink>,
-    mut done: impl FnMut(&mut Sink),
+    mut done: impl FnMut(&mut Easy2<Sink>),
 ) -> u64 {
     let mut handles: Vec<Option<Easy2Handle<Sink>>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
@@ -110,7 +215,7 @@ fn drive_on(
             free.push(slot);
             finished += 1;
             bytes += easy.get_ref().bytes;
-            done(easy.get_mut());
+            done(&mut easy);
         }
         // Freed places are refilled before sleeping.
         if !progressed {
@@ -125,7 +230,7 @@ fn drive(
     jobs: usize,
     in_flight: usize,
     make: impl FnMut() -> Easy2<Sink>,
-    done: impl FnMut(&mut Sink),
+    done: impl FnMut(&mut Easy2<Sink>),
 ) -> u64 {
     drive_on(&new_multi(), jobs, in_flight, make, done)
 }
@@ -215,8 +320,8 @@ impl Side for Raw {
             1,
             1,
             || self.easy(url, sink.take().unwrap(), Proto::Http1),
-            |s| {
-                latencies = std::mem::take(&mut s.latency.as_mut().unwrap().latencies);
+            |e| {
+                latencies = std::mem::take(&mut e.get_mut().latency.as_mut().unwrap().latencies);
             },
         );
         latencies
