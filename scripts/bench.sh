@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks: installs nginx and the curl CLI when
-# missing, then runs `cargo bench --bench compare` and the download memory
-# bench. Pass `quick` for a short run.
+# missing, then runs `cargo bench --bench compare`, the download memory
+# bench and the SSE listener bench. Pass `quick` for a short run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
@@ -11,3 +11,4 @@ if ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
 fi
 cargo bench --bench compare -- "$@"
 cargo bench --bench download_rss
+cargo bench --bench sse -- "$@"

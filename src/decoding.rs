@@ -10,6 +10,7 @@
 //! end of a gzip, deflate or br stream are ignored. A truncated stream is
 //! an error.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use brotli_decompressor::{
@@ -70,15 +71,20 @@ impl Coding {
     }
 }
 
+/// The Accept-Encoding of the default: every coding nettask decodes.
+const OFFER_ALL: &str = "gzip, deflate, br, zstd";
+
 /// The `accept_encoding` request option, parsed: the header to send and
 /// the codings to decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AcceptEncoding {
     /// The `Accept-Encoding` value to send; `None` sends no such header.
-    pub header: Option<String>,
+    /// (Borrowed for the default, which every request would otherwise
+    /// allocate.)
+    pub header: Option<Cow<'static, str>>,
     /// The codings offered that nettask decodes; a response in any other
     /// coding is handed over raw.
-    pub offered: Vec<Coding>,
+    pub offered: Cow<'static, [Coding]>,
 }
 
 impl AcceptEncoding {
@@ -88,16 +94,15 @@ impl AcceptEncoding {
     /// the ones nettask supports are decoded.
     pub fn parse(option: Option<&str>) -> AcceptEncoding {
         let Some(value) = option else {
-            let names: Vec<_> = Coding::ALL.iter().map(|c| c.name()).collect();
             return AcceptEncoding {
-                header: Some(names.join(", ")),
-                offered: Coding::ALL.to_vec(),
+                header: Some(Cow::Borrowed(OFFER_ALL)),
+                offered: Cow::Borrowed(&Coding::ALL),
             };
         };
         if value.trim().is_empty() {
             return AcceptEncoding {
                 header: None,
-                offered: Vec::new(),
+                offered: Cow::Borrowed(&[]),
             };
         }
         let mut listed = Vec::new();
@@ -120,8 +125,8 @@ impl AcceptEncoding {
             })
             .collect();
         AcceptEncoding {
-            header: Some(value.to_owned()),
-            offered,
+            header: Some(Cow::Owned(value.to_owned())),
+            offered: Cow::Owned(offered),
         }
     }
 }
@@ -865,12 +870,12 @@ mod tests {
         let parse = AcceptEncoding::parse;
         let default = parse(None);
         assert_eq!(default.header.as_deref(), Some("gzip, deflate, br, zstd"));
-        assert_eq!(default.offered, Coding::ALL);
+        assert_eq!(*default.offered, Coding::ALL);
         assert_eq!(
             parse(Some("")),
             AcceptEncoding {
                 header: None,
-                offered: vec![]
+                offered: Cow::Borrowed(&[])
             }
         );
         assert_eq!(parse(Some("  ")).header, None);
@@ -880,12 +885,12 @@ mod tests {
             caller.header.as_deref(),
             Some("br;q=1.0, GZIP ;q=0.5, compress, zstd; q=0")
         );
-        assert_eq!(caller.offered, [Gzip, Br]);
-        assert_eq!(parse(Some("x-gzip")).offered, [Gzip]);
-        assert_eq!(parse(Some("identity")).offered, []);
-        assert_eq!(parse(Some("*")).offered, Coding::ALL);
-        assert_eq!(parse(Some("br, *;q=0")).offered, [Br]);
-        assert_eq!(parse(Some("*, deflate;q=0.000")).offered, [Gzip, Br, Zstd]);
+        assert_eq!(*caller.offered, [Gzip, Br]);
+        assert_eq!(*parse(Some("x-gzip")).offered, [Gzip]);
+        assert_eq!(*parse(Some("identity")).offered, []);
+        assert_eq!(*parse(Some("*")).offered, Coding::ALL);
+        assert_eq!(*parse(Some("br, *;q=0")).offered, [Br]);
+        assert_eq!(*parse(Some("*, deflate;q=0.000")).offered, [Gzip, Br, Zstd]);
     }
 
     #[test]

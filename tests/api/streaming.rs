@@ -189,3 +189,31 @@ fn an_unknown_framing_is_refused_at_create() {
     assert_eq!(code, NETTASK_E_INVALID_ARGUMENT);
     assert!(last_error().contains("chunk_framing"), "{}", last_error());
 }
+
+#[test]
+fn sse_listeners_keep_the_listener_rules() {
+    let client = Client::new();
+    let run = Run::request(&client, Opts::new(&chat(1000)));
+    let ud = run.rec.as_user_data();
+    // SAFETY: a live task; `run.rec` outlives its events.
+    unsafe {
+        // The same pair twice is one listener; off(NULL) removes them all.
+        assert_eq!(nettask_on_sse_event(run.task, Some(on_sse), ud), NETTASK_OK);
+        assert_eq!(nettask_on_sse_event(run.task, Some(on_sse), ud), NETTASK_OK);
+        assert_eq!(nettask_off_sse_event(run.task, None, ud), NETTASK_OK);
+        assert_eq!(nettask_on_sse_event(run.task, Some(on_sse), ud), NETTASK_OK);
+        assert_eq!(nettask_on_sse_event(run.task, Some(on_sse), ud), NETTASK_OK);
+        assert_eq!(
+            nettask_on_sse_event(std::ptr::null_mut(), Some(on_sse), ud),
+            NETTASK_E_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            nettask_on_sse_event(run.task, None, ud),
+            NETTASK_E_INVALID_ARGUMENT
+        );
+    }
+    run.start();
+    run.wait();
+    assert_eq!(run.rec.sse_events().len(), 3, "each event once");
+    assert!(matches!(run.rec.events().last(), Some(Event::Complete(_))));
+}
