@@ -22,7 +22,8 @@ class SizeT @JvmOverloads constructor(value: Long = 0) : IntegerType(Native.SIZE
     "version", "url", "method", "headers", "header_count", "body", "body_len", "timeout_ms",
     "follow_redirects", "max_redirects", "idle_timeout_ms", "enable_http2", "enable_chunked",
     "max_response_bytes", "file_path", "http2_prior_knowledge", "accept_encoding",
-    "upload_file_path", "upload_name", "form_fields", "form_field_count", "body_file_path"
+    "upload_file_path", "upload_name", "form_fields", "form_field_count", "body_file_path",
+    "chunk_framing"
 )
 /**
  * nettask_request_options as version 2 of the header lays it out. A binding
@@ -58,6 +59,7 @@ class RequestOptions : Structure() {
     @JvmField var form_fields: Pointer? = null
     @JvmField var form_field_count: SizeT = SizeT()
     @JvmField var body_file_path: String? = null
+    @JvmField var chunk_framing: Int = 0
 }
 
 @Structure.FieldOrder("status_code", "http_version", "headers", "header_count")
