@@ -9,13 +9,6 @@ use nettask::ffi::nettask_code::*;
 use crate::harness::*;
 use crate::server::{pattern, server};
 
-fn header<'a>(out: &'a Outcome, name: &str) -> Option<&'a str> {
-    out.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 #[test]
 fn every_supported_coding_is_offered_and_decoded() {
     let client = Client::new();
@@ -32,7 +25,7 @@ fn every_supported_coding_is_offered_and_decoded() {
             "{coding}: chunks are decoded"
         );
         // The head stays what the server sent.
-        assert_eq!(header(&out, "content-encoding"), Some(coding));
+        assert_eq!(out.header("content-encoding"), Some(coding));
     }
     let (out, _) = fetch(&client, Opts::new(&server().url("/headers")));
     let sent = String::from_utf8(out.data).unwrap();

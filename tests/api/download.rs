@@ -14,7 +14,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn entries(dir: &Path) -> Vec<String> {
+pub fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -57,6 +57,16 @@ pub struct Outcome {
     pub protocol: String,
 }
 
+impl Outcome {
+    /// The first header of that name, ignoring ASCII case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 // SAFETY: the only pointers in an Outcome are the profile's, set to NULL.
 unsafe impl Send for Outcome {}
 // SAFETY: the only pointers in an Outcome are the profile's, set to NULL.

@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::ptr;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use nettask::ffi::nettask_code::*;
 use nettask::ffi::*;
 
+use crate::download::{entries, temp_dir};
 use crate::harness::*;
 
 // ---------------------------------------------------------------------------
@@ -228,13 +229,6 @@ fn download(opts: Opts) -> (Outcome, Vec<Event>) {
     complete(opts, Run::download)
 }
 
-fn header<'a>(out: &'a Outcome, name: &str) -> Option<&'a str> {
-    out.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn head_statuses(events: &[Event]) -> Vec<i32> {
     events
         .iter()
@@ -357,21 +351,10 @@ fn http_0_9_reply_fails() {
 
 /// A new directory holding `dest.bin` with "old contents".
 fn old_file(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("nettask-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir(&format!("hostile-{name}"));
     let dest = dir.join("dest.bin");
     std::fs::write(&dest, "old contents").unwrap();
     (dir, dest)
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn assert_download_keeps_old_file(name: &str, response: &str) {
@@ -425,7 +408,7 @@ fn assert_3xx_is_final(code: u16) {
     let raw = redirector(head.into_bytes());
     let (out, events) = request(Opts::new(&raw.url("/from")));
     assert_response(&out, code, "abc");
-    assert_eq!(header(&out, "location"), Some("/to"));
+    assert_eq!(out.header("location"), Some("/to"));
     assert_eq!(out.profile.redirect_count, 0);
     assert_eq!(head_statuses(&events), [code as i32]);
     let paths: Vec<String> = raw.requests().into_iter().map(|r| r.path).collect();
@@ -669,7 +652,7 @@ fn manual_redirect_makes_302_final() {
     );
     let (out, events) = request(Opts::new(&raw.url("/from")).set(|o| o.follow_redirects = false));
     assert_response(&out, 302, "moved");
-    assert_eq!(header(&out, "location"), Some("/to"));
+    assert_eq!(out.header("location"), Some("/to"));
     assert_eq!(out.profile.redirect_count, 0);
     assert_eq!(head_statuses(&events), [302]);
     assert_eq!(raw.requests().len(), 1);
@@ -697,8 +680,8 @@ fn redirect_chain_within_max_redirects_reports_only_the_last_hop() {
     let raw = chain();
     let (out, events) = request(Opts::new(&raw.url("/hop/2")).set(|o| o.max_redirects = 2));
     assert_response(&out, 200, "end");
-    assert_eq!(header(&out, "x-hop"), Some("final"));
-    assert_eq!(header(&out, "location"), None);
+    assert_eq!(out.header("x-hop"), Some("final"));
+    assert_eq!(out.header("location"), None);
     assert_eq!(out.profile.redirect_count, 2);
     assert_eq!(head_statuses(&events), [200]);
     let chunks: Vec<u8> = events

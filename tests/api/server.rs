@@ -290,39 +290,16 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         ["events"] => {
             let n = param(&req, "n", 1_000_000);
             let delay = Duration::from_millis(param(&req, "delay_ms", 200));
-            let mut response = stream(move |mut tx| async move {
-                for id in 1..=n {
-                    let event = format!("id: {id}\nevent: tick\ndata: tick {id}\n\n");
-                    if tx.send_data(Bytes::from(event)).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(delay).await;
-                }
-            });
-            response.headers_mut().insert(
-                "content-type",
-                hyper::header::HeaderValue::from_static("text/event-stream"),
-            );
-            response
+            let events = (1..=n).map(|id| format!("id: {id}\nevent: tick\ndata: tick {id}\n\n"));
+            event_stream(events.map(Bytes::from), delay)
         }
         // A chat answer as server-sent events, Chinese text and an emoji,
         // written `piece` bytes at a time, `delay_ms` apart.
         ["chat"] => {
             let piece = (param(&req, "piece", 1) as usize).max(1);
             let delay = Duration::from_millis(param(&req, "delay_ms", 1));
-            let mut response = stream(move |mut tx| async move {
-                for bytes in CHAT.as_bytes().chunks(piece) {
-                    if tx.send_data(Bytes::copy_from_slice(bytes)).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(delay).await;
-                }
-            });
-            response.headers_mut().insert(
-                "content-type",
-                hyper::header::HeaderValue::from_static("text/event-stream"),
-            );
-            response
+            let pieces = CHAT.as_bytes().chunks(piece).map(Bytes::copy_from_slice);
+            event_stream(pieces, delay)
         }
         // Headers and `after` bytes, then nothing, forever.
         ["stall"] => {
@@ -419,6 +396,27 @@ fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
         }
         _ => data.to_vec(),
     }
+}
+
+/// A text/event-stream response that writes `pieces`, waiting `delay`
+/// after each.
+fn event_stream(
+    pieces: impl Iterator<Item = Bytes> + Send + 'static,
+    delay: Duration,
+) -> Response<Body> {
+    let mut response = stream(move |mut tx| async move {
+        for piece in pieces {
+            if tx.send_data(piece).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    });
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("text/event-stream"),
+    );
+    response
 }
 
 fn streamed_pattern(len: u64, with_length: bool) -> Response<Body> {
