@@ -797,26 +797,33 @@ fn main() {
 }
 
 fn bulk(rounds: usize, big: &str, mib: u64, ca: &Path) {
-    let sides = sides(ca);
+    let label = format!("bulk {mib} MiB to a chunk listener");
+    listener_rows(rounds, &sides(ca), &label, mib, |side| side.bulk(big));
+}
+
+/// Times `fetch` (each side's, interleaved by round; it must deliver `mib`
+/// MiB to its listener) and prints the rows against raw's `<= 1.05`.
+fn listener_rows(
+    rounds: usize,
+    sides: &[(&'static str, Box<dyn Side>)],
+    label: &str,
+    mib: u64,
+    fetch: impl Fn(&dyn Side) -> (Duration, u64),
+) {
+    let fetch = &fetch;
     let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
         .iter()
         .map(|(name, side)| {
             Box::new(move || {
-                let (t, bytes) = side.bulk(big);
-                assert_eq!(bytes, mib << 20, "{name}: bulk bytes");
+                let (t, bytes) = fetch(side.as_ref());
+                assert_eq!(bytes, mib << 20, "{name}: {label}: bytes delivered");
                 t
             }) as Box<dyn FnMut() -> Duration>
         })
         .collect();
     let medians = interleave(rounds, &mut runs);
     let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
-    peer_rows(
-        &format!("bulk {mib} MiB to a chunk listener"),
-        &names,
-        &medians,
-        secs,
-        raw_target("<= 1.05"),
-    );
+    peer_rows(label, &names, &medians, secs, raw_target("<= 1.05"));
 }
 
 /// `len` bytes of JSON lines such as an API sends: records with the same
@@ -884,26 +891,10 @@ fn kib(k: u64) -> String {
 /// one, pages that an earlier side freed would be reused unseen).
 fn decode(rounds: usize, url: &str, mib: u64, coded: usize, ca: &Path) {
     let sides = sides(ca);
-    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
-        .iter()
-        .map(|(name, side)| {
-            Box::new(move || {
-                let (t, bytes) = side.decode(url);
-                assert_eq!(bytes, mib << 20, "{name}: decoded bytes");
-                t
-            }) as Box<dyn FnMut() -> Duration>
-        })
-        .collect();
-    let medians = interleave(rounds, &mut runs);
-    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
     let coded_mib = coded as f64 / (1 << 20) as f64;
-    peer_rows(
-        &format!("decode {mib} MiB ({coded_mib:.1} MiB gzip) to a listener"),
-        &names,
-        &medians,
-        secs,
-        raw_target("<= 1.05"),
-    );
+    let label = format!("decode {mib} MiB ({coded_mib:.1} MiB gzip) to a listener");
+    listener_rows(rounds, &sides, &label, mib, |side| side.decode(url));
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
     let rises: Vec<u64> = names
         .iter()
         .map(|name| decode_rss_in_child(name, url, mib << 20))
