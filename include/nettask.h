@@ -8,6 +8,7 @@
  * The objects, in the order of this header:
  *   codes     every call returns a nettask_code; nettask_last_error() says why
  *   client    nettask_client: one event thread running tasks
+ *   cookies   the client's cookie jar: read, add, clear, save
  *   task      nettask_task: one request or download, created from options
  *   result    nettask_result: how a task ended, with its nettask_profile
  *   listeners callbacks for a task's events: headers, chunks, progress, complete
@@ -153,7 +154,7 @@ const char *nettask_version(void);
 /**
  * The version of `nettask_client_options` this header describes.
  */
-#define NETTASK_CLIENT_OPTIONS_VERSION 1
+#define NETTASK_CLIENT_OPTIONS_VERSION 2
 
 /**
  * A client: one event thread and one libcurl multi handle running tasks.
@@ -200,6 +201,22 @@ typedef struct nettask_client_options {
    * Directory for downloads without `file_path`; NULL = the OS temp dir.
    */
   const char *temp_dir;
+  /**
+   * Keep a cookie jar (RFC 6265, libcurl's cookie engine) shared by
+   * every task of the client, redirect hops included: Set-Cookie is
+   * stored, matching cookies are sent. A request with its own Cookie
+   * header sends that instead, and its response's cookies are not
+   * stored. false (init) = no jar: Cookie headers go as given.
+   */
+  bool enable_cookies;
+  /**
+   * Needs `enable_cookies`. The jar is loaded from this Netscape-format
+   * file at `nettask_client_new` (a missing file is an empty jar) and
+   * saved to it, atomically, at `nettask_client_free` and
+   * `nettask_client_save_cookies`. Session cookies are saved too.
+   * NULL = the jar lives in memory only.
+   */
+  const char *cookie_file;
 } nettask_client_options;
 
 /**
@@ -221,8 +238,10 @@ nettask_code nettask_client_options_init_version(struct nettask_client_options *
  * to be freed with `nettask_client_free`; on failure `*out` is NULL.
  *
  * Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, an unknown
- * `opts->version`, a `user_agent` with CR, LF or NUL, or a `ca_file` that
- * cannot be read; with NETTASK_E_INTERNAL if the thread cannot start.
+ * `opts->version`, a `user_agent` with CR, LF or NUL, a `ca_file` that
+ * cannot be read, a `cookie_file` without `enable_cookies`, or a
+ * `cookie_file` that exists but cannot be read; with NETTASK_E_INTERNAL
+ * if the thread cannot start.
  */
 nettask_code nettask_client_new(const struct nettask_client_options *opts,
                                 struct nettask_client **out);
@@ -237,13 +256,17 @@ struct nettask_client *nettask_client_default(void);
 /**
  * Aborts every unfinished task of the client (each completes with
  * NETTASK_E_SHUTDOWN), waits until those completions have been delivered
- * and the event thread has exited, then frees the client. Task handles
- * stay valid until released; calls on them return NETTASK_E_SHUTDOWN.
- * Do not use `client` after this returns NETTASK_OK.
+ * and the event thread has exited, saves the cookie jar to its
+ * `cookie_file`, then frees the client. Task handles stay valid until
+ * released; calls on them return NETTASK_E_SHUTDOWN. Do not use `client`
+ * after this returns NETTASK_OK or NETTASK_E_FILE.
  *
- * Returns NETTASK_E_INVALID_STATE, freeing nothing, when called from a
- * listener of this client. Freeing the default client does nothing. NULL
- * is NETTASK_E_INVALID_ARGUMENT.
+ * Returns NETTASK_E_FILE when the jar cannot be saved: the client is
+ * freed all the same and the previous file is left as it was (call
+ * `nettask_client_save_cookies` first to handle that while the jar is
+ * still there). Returns NETTASK_E_INVALID_STATE, freeing nothing, when
+ * called from a listener of this client. Freeing the default client does
+ * nothing. NULL is NETTASK_E_INVALID_ARGUMENT.
  */
 nettask_code nettask_client_free(struct nettask_client *client);
 
@@ -254,6 +277,70 @@ nettask_code nettask_client_free(struct nettask_client *client);
 static inline void nettask_client_options_init(nettask_client_options *opts) {
   (void)nettask_client_options_init_version(opts, NETTASK_CLIENT_OPTIONS_VERSION);
 }
+
+/* ------------------------------------------------------------------------
+ * Cookies
+ *
+ * A client created with enable_cookies keeps one jar (libcurl's RFC 6265
+ * cookie engine) for all its tasks. These calls reach it from any thread,
+ * listeners included, and never wait for the network.
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Adds one cookie to the client's jar, as if a response had set it.
+ * `line` is a Netscape cookie-file line (7 tab-separated fields: domain,
+ * include-subdomains TRUE/FALSE, path, secure TRUE/FALSE, expiry in Unix
+ * seconds or 0 for a session cookie, name, value; a domain prefixed
+ * "#HttpOnly_" marks it HttpOnly), or a "Set-Cookie: name=value; ..."
+ * line that has a Domain attribute. A cookie of the same name, domain and
+ * path is replaced; an expiry in the past deletes it.
+ *
+ * Fails with NETTASK_E_INVALID_ARGUMENT for NULL arguments, a line of
+ * neither form, or one libcurl's cookie engine refuses; with
+ * NETTASK_E_INVALID_STATE when the client has no jar (`enable_cookies`).
+ * Callable from any thread, listeners included; it never waits for the
+ * network.
+ */
+nettask_code nettask_client_set_cookie(nettask_client *client, const char *line);
+
+/**
+ * Sets `*out` to the client's jar as Netscape cookie-file lines, each
+ * ending in "\n" ("" for an empty jar), to be freed with
+ * `nettask_string_free`. On failure `*out` is NULL.
+ *
+ * Fails with NETTASK_E_INVALID_ARGUMENT for NULL arguments, and with
+ * NETTASK_E_INVALID_STATE when the client has no jar. Callable from any
+ * thread, listeners included; it never waits for the network.
+ */
+nettask_code nettask_client_cookies(nettask_client *client, char **out);
+
+/**
+ * Removes every cookie from the client's jar (its file changes at the
+ * next save). Fails with NETTASK_E_INVALID_ARGUMENT for NULL, and with
+ * NETTASK_E_INVALID_STATE when the client has no jar. Callable from any
+ * thread, listeners included.
+ */
+nettask_code nettask_client_clear_cookies(nettask_client *client);
+
+/**
+ * Writes the client's jar to its `cookie_file` now: to a temporary file
+ * in the same directory, synced, then renamed over the old one, so a
+ * crash at any moment leaves the previous jar or the new one, whole.
+ *
+ * Fails with NETTASK_E_FILE (a sentence naming the path and the OS error)
+ * when the file cannot be written: the jar is kept in memory and the old
+ * file is left as it was. Fails with NETTASK_E_INVALID_STATE when the
+ * client has no jar or no `cookie_file`, and with
+ * NETTASK_E_INVALID_ARGUMENT for NULL. Callable from any thread; it does
+ * file I/O but never waits for the network.
+ */
+nettask_code nettask_client_save_cookies(nettask_client *client);
+
+/**
+ * Frees a string the library handed out (`nettask_client_cookies`).
+ * NULL does nothing.
+ */
+void nettask_string_free(char *s);
 
 /* ------------------------------------------------------------------------
  * Tasks
@@ -661,6 +748,13 @@ typedef struct nettask_result {
    * Never NULL.
    */
   const nettask_profile *profile;
+  /**
+   * The final response's Set-Cookie values, in wire order (wx
+   * `res.cookies`), whether or not the client keeps a jar; NULL and 0
+   * when there are none.
+   */
+  const char *const *cookies;
+  size_t cookie_count;
 } nettask_result;
 
 /* ------------------------------------------------------------------------
@@ -717,6 +811,12 @@ typedef struct nettask_response_head {
    */
   const nettask_header *headers;
   size_t header_count;
+  /**
+   * The Set-Cookie values among `headers`, in wire order (wx
+   * `res.cookies`); NULL and 0 when there are none.
+   */
+  const char *const *cookies;
+  size_t cookie_count;
 } nettask_response_head;
 
 /**

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, ThreadId};
 
+use crate::cookies::CookieJar;
 use crate::error::{Code, Error};
 use crate::event_loop::EventLoop;
 use crate::inbox::Command;
@@ -17,24 +18,32 @@ use crate::util::lock;
 pub struct Client {
     options: Arc<ClientOptions>,
     inbox: Arc<TaskInbox>,
+    /// With `enable_cookies`: the jar every task shares.
+    jar: Option<Arc<CookieJar>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
 }
 
 impl Client {
-    /// Checks the options and starts the event thread. Fails with
-    /// `NETTASK_E_INVALID_ARGUMENT` for options libcurl would refuse, and
-    /// with `NETTASK_E_INTERNAL` if the thread or the libcurl multi handle
+    /// Checks the options, loads the cookie jar and starts the event
+    /// thread. Fails with `NETTASK_E_INVALID_ARGUMENT` for options libcurl
+    /// would refuse or a cookie file that cannot be read, and with
+    /// `NETTASK_E_INTERNAL` if the thread or the libcurl multi handle
     /// cannot be created.
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
         options.validate()?;
+        let jar = match options.enable_cookies {
+            true => Some(Arc::new(CookieJar::new(options.cookie_file.clone())?)),
+            false => None,
+        };
         let options = Arc::new(options);
         let inbox = Arc::new(TaskInbox::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (loop_options, loop_inbox) = (Arc::clone(&options), Arc::clone(&inbox));
+        let loop_jar = jar.clone();
         let thread = std::thread::Builder::new()
             .name("nettask-event".into())
-            .spawn(move || EventLoop::run(loop_options, loop_inbox, ready_tx))
+            .spawn(move || EventLoop::run(loop_options, loop_inbox, loop_jar, ready_tx))
             .map_err(|e| {
                 Error::new(
                     Code::NETTASK_E_INTERNAL,
@@ -51,6 +60,7 @@ impl Client {
         Ok(Client {
             options,
             inbox,
+            jar,
             thread_id: thread.thread().id(),
             thread: Mutex::new(Some(thread)),
         })
@@ -97,9 +107,37 @@ impl Client {
         std::thread::current().id() == self.thread_id
     }
 
+    fn jar(&self) -> Result<&CookieJar, Error> {
+        self.jar.as_deref().ok_or_else(|| {
+            Error::invalid_state("the client was created without enable_cookies: it has no jar")
+        })
+    }
+
+    /// Adds a cookie to the jar: a Netscape-format line, or
+    /// "Set-Cookie: ..." with a Domain attribute.
+    pub fn set_cookie(&self, line: &str) -> Result<(), Error> {
+        self.jar()?.set(line)
+    }
+
+    /// The jar, in Netscape format (one line per cookie).
+    pub fn cookies(&self) -> Result<String, Error> {
+        self.jar()?.netscape()
+    }
+
+    pub fn clear_cookies(&self) -> Result<(), Error> {
+        self.jar()?.clear()
+    }
+
+    /// Writes the jar to `cookie_file` now (atomically).
+    pub fn save_cookies(&self) -> Result<(), Error> {
+        self.jar()?.save()
+    }
+
     /// Completes every unfinished task with `Shutdown`, waits for those
-    /// completions and for the event thread to exit. Fails with
-    /// `InvalidState` on the event thread itself (from a listener).
+    /// completions and for the event thread to exit, then saves the jar
+    /// to its file. Fails with `InvalidState` on the event thread itself
+    /// (from a listener), and with `File` when the jar cannot be saved
+    /// (the client is shut down all the same).
     pub fn shutdown(&self) -> Result<(), Error> {
         if self.on_event_thread() {
             return Err(Error::invalid_state(
@@ -107,12 +145,16 @@ impl Client {
             ));
         }
         let _ = self.inbox.send(Command::Shutdown);
-        if let Some(thread) = lock(&self.thread).take() {
-            thread
-                .join()
-                .map_err(|_| Error::new(Code::NETTASK_E_INTERNAL, "the event thread panicked"))?;
+        let Some(thread) = lock(&self.thread).take() else {
+            return Ok(()); // shut down before
+        };
+        thread
+            .join()
+            .map_err(|_| Error::new(Code::NETTASK_E_INTERNAL, "the event thread panicked"))?;
+        match &self.jar {
+            Some(jar) if jar.has_file() => jar.save(),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

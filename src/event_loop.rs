@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
+use crate::cookies::CookieJar;
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_HTTP_VERSION, Info};
 use crate::error::{Code, Error, Failure};
 use crate::idle_connections::IdleConnections;
@@ -65,6 +66,9 @@ pub(crate) struct EventLoop {
     /// Transfers completed by an abort whose handles are still to remove.
     aborted_slots: Vec<usize>,
     shutting_down: bool,
+    /// The client's cookie jar, linked to every easy handle; the last
+    /// field, so that this reference is dropped after the handles.
+    jar: Option<Arc<CookieJar>>,
 }
 
 impl EventLoop {
@@ -73,6 +77,7 @@ impl EventLoop {
     pub(crate) fn run(
         options: Arc<ClientOptions>,
         inbox: Arc<TaskInbox>,
+        jar: Option<Arc<CookieJar>>,
         ready: Sender<Result<Waker, Error>>,
     ) {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
@@ -117,6 +122,7 @@ impl EventLoop {
             idle_connections: IdleConnections::default(),
             aborted_slots: Vec::new(),
             shutting_down: false,
+            jar,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
         if outcome.is_err() {
@@ -294,8 +300,14 @@ impl EventLoop {
         };
         let admitted_at = Instant::now();
         transfer.joined(admitted_at - task.started_at());
-        if let Err(failure) = transfer::attach(&mut easy, transfer, &self.options, remaining, fresh)
-        {
+        if let Err(failure) = transfer::attach(
+            &mut easy,
+            transfer,
+            &self.options,
+            self.jar.as_deref(),
+            remaining,
+            fresh,
+        ) {
             self.spare.push(easy);
             return Err(failure);
         }

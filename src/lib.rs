@@ -7,13 +7,13 @@
 //! The core, from the leaves up: `util`, `error`, `curl_info`, `decoding`
 //! (content codings), `inbox` (commands to the event thread), `url`
 //! (WHATWG URLs), `options`, `redirect` (fetch's next hop), `response`,
-//! `profile`, `result`, `listeners`, `task`, `transfer` (one per kind, with
-//! its body sinks), `event_loop`, `client`. Rooms for what comes next:
-//! `transfer/upload.rs`, `framing/` (UTF-8, lines, SSE), `cookies.rs`,
-//! `policy.rs` and `dns.rs`, `delivery.rs` (queued delivery on the host's
-//! thread).
+//! `profile`, `result`, `listeners`, `task`, `cookies` (the client's jar),
+//! `transfer` (one per kind, with its body sinks), `event_loop`, `client`.
+//! Rooms for what comes next: `policy.rs` and `dns.rs`, `delivery.rs`
+//! (queued delivery on the host's thread).
 
 mod client;
+mod cookies;
 mod curl_info;
 mod decoding;
 mod error;

@@ -22,6 +22,10 @@ pub struct ClientOptions {
     pub proxy: Option<String>,
     /// Where downloads without a `file_path` go; `None` = the OS temp dir.
     pub temp_dir: Option<PathBuf>,
+    /// Keep a cookie jar for the client's tasks (RFC 6265).
+    pub enable_cookies: bool,
+    /// Load the jar from here at start, save it here at shutdown.
+    pub cookie_file: Option<PathBuf>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,15 +40,23 @@ impl Default for ClientOptions {
             ca_file: None,
             proxy: None,
             temp_dir: None,
+            enable_cookies: false,
+            cookie_file: None,
         }
     }
 }
 
 impl ClientOptions {
     /// Checks what libcurl would refuse at start: a User-Agent that is no
-    /// header value, a CA bundle that cannot be read.
+    /// header value, a CA bundle that cannot be read; and a cookie file
+    /// without a jar.
     pub fn validate(&self) -> Result<(), Error> {
         validate_header("User-Agent", &self.user_agent)?;
+        if self.cookie_file.is_some() && !self.enable_cookies {
+            return Err(Error::invalid_argument(
+                "cookie_file is set but enable_cookies is not; set both to keep a jar in a file",
+            ));
+        }
         if let Some(ca) = &self.ca_file {
             let unreadable = |why: String| {
                 Error::invalid_argument(format!("ca_file {} cannot be read: {why}", ca.display()))

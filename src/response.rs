@@ -34,10 +34,16 @@ impl HeaderFields {
     }
 
     /// The value of the first field with this name, ignoring ASCII case.
-    pub fn get(&self, name: &str) -> Option<&CStr> {
+    pub fn get<'a>(&'a self, name: &'a str) -> Option<&'a CStr> {
+        self.all(name).next()
+    }
+
+    /// The values of every field with this name, in wire order, ignoring
+    /// ASCII case (e.g. each Set-Cookie).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a CStr> {
         self.fields
             .iter()
-            .find(|(n, _)| self.text[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |(n, _)| self.text[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, value)| self.c_str(value))
     }
 

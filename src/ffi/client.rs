@@ -1,12 +1,12 @@
 //! Client functions and types of the C API.
 
 use std::ffi::c_char;
-use std::mem::size_of;
+use std::mem::{offset_of, size_of};
 use std::ptr;
 
 use once_cell::sync::OnceCell;
 
-use super::input::{millis, path, text};
+use super::input::{flag, millis, path, text};
 use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::client::Client;
@@ -14,7 +14,7 @@ use crate::error::{Error, nettask_code};
 use crate::options::ClientOptions;
 
 /// The version of `nettask_client_options` this header describes.
-pub const NETTASK_CLIENT_OPTIONS_VERSION: u32 = 1;
+pub const NETTASK_CLIENT_OPTIONS_VERSION: u32 = 2;
 
 /// A client: one event thread and one libcurl multi handle running tasks.
 /// Opaque; create with `nettask_client_new`, free with `nettask_client_free`.
@@ -45,6 +45,19 @@ pub struct nettask_client_options {
     pub proxy: *const c_char,
     /// Directory for downloads without `file_path`; NULL = the OS temp dir.
     pub temp_dir: *const c_char,
+    // Version 2.
+    /// Keep a cookie jar (RFC 6265, libcurl's cookie engine) shared by
+    /// every task of the client, redirect hops included: Set-Cookie is
+    /// stored, matching cookies are sent. A request with its own Cookie
+    /// header sends that instead, and its response's cookies are not
+    /// stored. false (init) = no jar: Cookie headers go as given.
+    pub enable_cookies: bool,
+    /// Needs `enable_cookies`. The jar is loaded from this Netscape-format
+    /// file at `nettask_client_new` (a missing file is an empty jar) and
+    /// saved to it, atomically, at `nettask_client_free` and
+    /// `nettask_client_save_cookies`. Session cookies are saved too.
+    /// NULL = the jar lives in memory only.
+    pub cookie_file: *const c_char,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_client_options, version) == 0);
@@ -64,13 +77,17 @@ impl Versioned for nettask_client_options {
             ca_file: ptr::null(),
             proxy: ptr::null(),
             temp_dir: ptr::null(),
+            enable_cookies: false,
+            cookie_file: ptr::null(),
         }
     }
 }
 
 /// Where each version ends (see `Versioned::SIZES`); one entry per version.
-const CLIENT_OPTIONS_SIZES: [usize; NETTASK_CLIENT_OPTIONS_VERSION as usize] =
-    [size_of::<nettask_client_options>()];
+const CLIENT_OPTIONS_SIZES: [usize; NETTASK_CLIENT_OPTIONS_VERSION as usize] = [
+    offset_of!(nettask_client_options, enable_cookies),
+    size_of::<nettask_client_options>(),
+];
 
 /// What a `nettask_client *` points to.
 pub(crate) struct ClientHandle {
@@ -123,8 +140,10 @@ pub unsafe extern "C" fn nettask_client_options_init(opts: *mut nettask_client_o
 /// to be freed with `nettask_client_free`; on failure `*out` is NULL.
 ///
 /// Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, an unknown
-/// `opts->version`, a `user_agent` with CR, LF or NUL, or a `ca_file` that
-/// cannot be read; with NETTASK_E_INTERNAL if the thread cannot start.
+/// `opts->version`, a `user_agent` with CR, LF or NUL, a `ca_file` that
+/// cannot be read, a `cookie_file` without `enable_cookies`, or a
+/// `cookie_file` that exists but cannot be read; with NETTASK_E_INTERNAL
+/// if the thread cannot start.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_new(
     opts: *const nettask_client_options,
@@ -169,13 +188,17 @@ pub extern "C" fn nettask_client_default() -> *mut nettask_client {
 
 /// Aborts every unfinished task of the client (each completes with
 /// NETTASK_E_SHUTDOWN), waits until those completions have been delivered
-/// and the event thread has exited, then frees the client. Task handles
-/// stay valid until released; calls on them return NETTASK_E_SHUTDOWN.
-/// Do not use `client` after this returns NETTASK_OK.
+/// and the event thread has exited, saves the cookie jar to its
+/// `cookie_file`, then frees the client. Task handles stay valid until
+/// released; calls on them return NETTASK_E_SHUTDOWN. Do not use `client`
+/// after this returns NETTASK_OK or NETTASK_E_FILE.
 ///
-/// Returns NETTASK_E_INVALID_STATE, freeing nothing, when called from a
-/// listener of this client. Freeing the default client does nothing. NULL
-/// is NETTASK_E_INVALID_ARGUMENT.
+/// Returns NETTASK_E_FILE when the jar cannot be saved: the client is
+/// freed all the same and the previous file is left as it was (call
+/// `nettask_client_save_cookies` first to handle that while the jar is
+/// still there). Returns NETTASK_E_INVALID_STATE, freeing nothing, when
+/// called from a listener of this client. Freeing the default client does
+/// nothing. NULL is NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> nettask_code {
     guard(|| {
@@ -184,11 +207,14 @@ pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> net
             return Ok(());
         }
         // SAFETY: NULL or a live handle, by contract.
-        unsafe { client_ref(client) }?.shutdown()?;
+        let shut_down = unsafe { client_ref(client) }?.shutdown();
+        if matches!(&shut_down, Err(e) if e.code == nettask_code::NETTASK_E_INVALID_STATE) {
+            return shut_down;
+        }
         // SAFETY: a live handle from `Box::into_raw` in nettask_client_new,
         // whose event thread has exited; the caller gives it up.
         drop(unsafe { Box::from_raw(handle) });
-        Ok(())
+        shut_down
     })
 }
 
@@ -203,8 +229,8 @@ pub(crate) unsafe fn client_options(
     let o = filled.as_ptr();
     let mut options = ClientOptions::default();
     // SAFETY: `o` points to a filled struct (the caller's fields, defaults
-    // after them); it has no bool field, and its strings are NULL or
-    // NUL-terminated, by contract.
+    // after them), whose bool is read by its byte, and whose strings are
+    // NULL or NUL-terminated, by contract.
     unsafe {
         options.max_concurrent_tasks = (*o).max_concurrent_tasks;
         options.max_connections_per_host = (*o).max_connections_per_host;
@@ -217,6 +243,8 @@ pub(crate) unsafe fn client_options(
         options.ca_file = path((*o).ca_file);
         options.proxy = text((*o).proxy, "proxy")?;
         options.temp_dir = path((*o).temp_dir);
+        options.enable_cookies = flag(&raw const (*o).enable_cookies);
+        options.cookie_file = path((*o).cookie_file);
     }
     Ok(options)
 }

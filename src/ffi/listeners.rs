@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use super::result::{header_views, nettask_result, ptr_or_null, with_result};
+use super::result::{cookie_views, header_views, nettask_result, ptr_or_null, with_result};
 use super::task::{handle_of, nettask_header, nettask_task, task_arc};
 use super::{guard, null_error};
 use crate::error::nettask_code;
@@ -27,6 +27,11 @@ pub struct nettask_response_head {
     /// In wire order, repeated names kept (Set-Cookie).
     pub headers: *const nettask_header,
     pub header_count: usize,
+    // Version 2.
+    /// The Set-Cookie values among `headers`, in wire order (wx
+    /// `res.cookies`); NULL and 0 when there are none.
+    pub cookies: *const *const c_char,
+    pub cookie_count: usize,
 }
 
 /// Called once with the final response's head, before any chunk or progress.
@@ -93,11 +98,14 @@ pub type nettask_complete_cb = Option<
 /// Calls `f` with a view of `head` that borrows from it.
 fn with_head<R>(head: &ResponseHead, f: impl FnOnce(&nettask_response_head) -> R) -> R {
     let headers = header_views(&head.headers);
+    let cookies = cookie_views(&head.headers);
     f(&nettask_response_head {
         status_code: head.status_code,
         http_version: head.http_version.as_ptr(),
         headers: ptr_or_null(&headers),
         header_count: headers.len(),
+        cookies: ptr_or_null(&cookies),
+        cookie_count: cookies.len(),
     })
 }
 

@@ -3,8 +3,8 @@
 //! as borrowed C views. No networking logic lives here.
 //!
 //! One file per object of the header, in its order (`include/nettask.h.in`
-//! pulls each in): `library` (codes, errors, version), `client`, `task`,
-//! `result`, `listeners`. `input` and `versioned` read C structs.
+//! pulls each in): `library` (codes, errors, version), `client`, `cookies`
+//! (the client's jar), `task`, `result`, `listeners`. `input` and `versioned` read C structs.
 
 // The functions' documentation is written for C readers: each states its
 // pointer contract in words, where a Rust reader would look for a
@@ -13,6 +13,7 @@
 #![allow(non_camel_case_types)]
 
 mod client;
+mod cookies;
 mod input;
 mod library;
 mod listeners;
@@ -25,6 +26,7 @@ use std::ffi::CString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use client::*;
+pub use cookies::*;
 pub use library::*;
 pub use listeners::*;
 pub use result::*;

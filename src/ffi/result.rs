@@ -1,6 +1,6 @@
 //! The result a complete listener receives, as a C view of `TaskResult`.
 
-use std::ffi::c_char;
+use std::ffi::{CStr, c_char};
 use std::ptr;
 
 use super::task::nettask_header;
@@ -36,6 +36,12 @@ pub struct nettask_result {
     pub data_length: u64,
     /// Never NULL.
     pub profile: *const nettask_profile,
+    // Version 2.
+    /// The final response's Set-Cookie values, in wire order (wx
+    /// `res.cookies`), whether or not the client keeps a jar; NULL and 0
+    /// when there are none.
+    pub cookies: *const *const c_char,
+    pub cookie_count: usize,
 }
 
 /// C views of header fields, borrowing from them.
@@ -47,6 +53,11 @@ pub(crate) fn header_views(fields: &HeaderFields) -> Vec<nettask_header> {
             value: value.as_ptr(),
         })
         .collect()
+}
+
+/// C views of the Set-Cookie values among header fields.
+pub(crate) fn cookie_views(fields: &HeaderFields) -> Vec<*const c_char> {
+    fields.all("set-cookie").map(CStr::as_ptr).collect()
 }
 
 /// The slice's address, or NULL when it is empty.
@@ -61,6 +72,7 @@ pub(crate) fn ptr_or_null<T>(items: &[T]) -> *const T {
 /// Calls `f` with a view of `result` that borrows from it.
 pub(crate) fn with_result<R>(result: &TaskResult, f: impl FnOnce(&nettask_result) -> R) -> R {
     let headers = header_views(&result.headers);
+    let cookies = cookie_views(&result.headers);
     f(&nettask_result {
         code: result.code,
         err_msg: result.err_msg.as_ptr(),
@@ -76,5 +88,7 @@ pub(crate) fn with_result<R>(result: &TaskResult, f: impl FnOnce(&nettask_result
             .map_or(ptr::null(), |p| p.as_ptr()),
         data_length: result.data_length,
         profile: &*result.profile,
+        cookies: ptr_or_null(&cookies),
+        cookie_count: cookies.len(),
     })
 }

@@ -18,6 +18,7 @@ use file_body::FileBody;
 use memory_body::MemoryBody;
 use upload::SendBody;
 
+use crate::cookies::CookieJar;
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
 use crate::error::{Code, Failure};
@@ -461,6 +462,7 @@ pub(crate) fn attach(
     easy: &mut Easy2<Job>,
     mut transfer: Transfer,
     client: &ClientOptions,
+    jar: Option<&CookieJar>,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
@@ -480,6 +482,17 @@ pub(crate) fn attach(
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
+    if let Some(jar) = jar {
+        // A caller's own Cookie header replaces the jar's (API.md).
+        let own_cookie =
+            (transfer.request.headers.iter()).any(|h| h.name.eq_ignore_ascii_case("cookie"));
+        // SAFETY: `easy` is live, idle (not in the multi handle yet) and
+        // used by the event thread only.
+        unsafe { jar.link(easy.raw(), !own_cookie) }.map_err(|e| Failure {
+            code: Code::NETTASK_E_INTERNAL,
+            ..Failure::from_curl(&e, Some(format!("cannot link the cookie jar: {e}")))
+        })?;
+    }
     // SAFETY: `easy` is live and used by the event thread only; a form
     // unbinds itself from it when dropped.
     unsafe { transfer.send.attach(easy.raw(), &transfer.request) }.map_err(|e| Failure {
