@@ -23,7 +23,7 @@ class SizeT @JvmOverloads constructor(value: Long = 0) : IntegerType(Native.SIZE
     "follow_redirects", "max_redirects", "idle_timeout_ms", "enable_http2", "enable_chunked",
     "max_response_bytes", "file_path", "http2_prior_knowledge", "accept_encoding",
     "upload_file_path", "upload_name", "form_fields", "form_field_count", "body_file_path",
-    "chunk_framing"
+    "chunk_framing", "pinned_public_keys"
 )
 /**
  * nettask_request_options as version 2 of the header lays it out. A binding
@@ -60,20 +60,56 @@ class RequestOptions : Structure() {
     @JvmField var form_field_count: SizeT = SizeT()
     @JvmField var body_file_path: String? = null
     @JvmField var chunk_framing: Int = 0
+    @JvmField var pinned_public_keys: String? = null
 }
 
-@Structure.FieldOrder("status_code", "http_version", "headers", "header_count")
+@Structure.FieldOrder(
+    "version", "max_concurrent_tasks", "max_connections_per_host", "default_timeout_ms",
+    "user_agent", "ca_file", "proxy", "temp_dir", "enable_cookies", "cookie_file",
+    "allowed_hosts", "allowed_host_count", "https_only", "resolve", "resolve_count", "doh_url"
+)
+/** nettask_client_options as version 2 of the header lays it out. */
+class ClientOptions : Structure() {
+    companion object {
+        const val VERSION = 2
+    }
+
+    @JvmField var version: Int = 0
+    @JvmField var max_concurrent_tasks: Int = 0
+    @JvmField var max_connections_per_host: Int = 0
+    @JvmField var default_timeout_ms: Int = 0
+    @JvmField var user_agent: String? = null
+    @JvmField var ca_file: String? = null
+    @JvmField var proxy: String? = null
+    @JvmField var temp_dir: String? = null
+    // Version 2.
+    @JvmField var enable_cookies: Byte = 0
+    @JvmField var cookie_file: String? = null
+    @JvmField var allowed_hosts: Pointer? = null
+    @JvmField var allowed_host_count: SizeT = SizeT()
+    @JvmField var https_only: Byte = 0
+    @JvmField var resolve: Pointer? = null
+    @JvmField var resolve_count: SizeT = SizeT()
+    @JvmField var doh_url: String? = null
+}
+
+@Structure.FieldOrder("status_code", "http_version", "headers", "header_count", "cookies", "cookie_count")
 class ResponseHead(p: Pointer) : Structure(p) {
     @JvmField var status_code: Int = 0
     @JvmField var http_version: String? = null
     @JvmField var headers: Pointer? = null
     @JvmField var header_count: SizeT = SizeT()
+    @JvmField var cookies: Pointer? = null
+    @JvmField var cookie_count: SizeT = SizeT()
 
     init {
         read()
     }
 
     fun headerList(): List<Pair<String, String>> = readHeaders(headers, header_count.toLong())
+
+    /** wx's res.cookies: the Set-Cookie values. */
+    fun cookieList(): List<String> = readStrings(cookies, cookie_count.toLong())
 }
 
 @Structure.FieldOrder(
@@ -122,7 +158,7 @@ class Profile(p: Pointer) : Structure(p) {
 
 @Structure.FieldOrder(
     "code", "err_msg", "curl_code", "status_code", "headers", "header_count", "data",
-    "data_len", "file_path", "data_length", "profile"
+    "data_len", "file_path", "data_length", "profile", "cookies", "cookie_count"
 )
 class Result(p: Pointer) : Structure(p) {
     @JvmField var code: Int = 0
@@ -136,10 +172,14 @@ class Result(p: Pointer) : Structure(p) {
     @JvmField var file_path: String? = null
     @JvmField var data_length: Long = 0
     @JvmField var profile: Pointer? = null
+    @JvmField var cookies: Pointer? = null
+    @JvmField var cookie_count: SizeT = SizeT()
 
     init {
         read()
     }
+
+    fun cookieList(): List<String> = readStrings(cookies, cookie_count.toLong())
 
     /** A copy of the body: `data` is only valid during the listener call. */
     fun body(): ByteArray = data?.getByteArray(0, data_len.toInt()) ?: ByteArray(0)
@@ -152,6 +192,12 @@ fun readHeaders(headers: Pointer?, count: Long): List<Pair<String, String>> {
     return (0 until count).map { i ->
         headers.getPointer(2 * i * size).getString(0) to headers.getPointer((2 * i + 1) * size).getString(0)
     }
+}
+
+/** Reads `count` C strings from an array of `const char *`. */
+fun readStrings(array: Pointer?, count: Long): List<String> {
+    if (array == null) return emptyList()
+    return (0 until count).map { i -> array.getPointer(i * Native.POINTER_SIZE).getString(0) }
 }
 
 // Listener types. JNA calls them on the client's event thread; keep every
@@ -177,8 +223,13 @@ interface NettaskLibrary : Library {
     fun nettask_version(): String
     fun nettask_last_error(): String?
     fun nettask_code_name(code: Int): String
-    fun nettask_client_new(opts: Pointer?, out: PointerByReference): Int
+    fun nettask_client_options_init_version(opts: ClientOptions, version: Int): Int
+    fun nettask_client_new(opts: ClientOptions?, out: PointerByReference): Int
     fun nettask_client_free(client: Pointer): Int
+    fun nettask_client_set_cookie(client: Pointer, line: String): Int
+    fun nettask_client_cookies(client: Pointer, out: PointerByReference): Int
+    fun nettask_client_clear_cookies(client: Pointer): Int
+    fun nettask_string_free(s: Pointer?)
     fun nettask_request_options_init_version(opts: RequestOptions, version: Int): Int
     fun nettask_request_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int
     fun nettask_download_create(client: Pointer, opts: RequestOptions, out: PointerByReference): Int

@@ -123,6 +123,11 @@ typedef enum nettask_code {
    * A bug in nettask (or libcurl out of memory).
    */
   NETTASK_E_INTERNAL,
+  /**
+   * The client's network policy (`allowed_hosts`, `https_only`) refused
+   * the URL, or a redirect hop's URL: nothing was sent to that host.
+   */
+  NETTASK_E_BLOCKED,
 } nettask_code;
 
 /**
@@ -217,6 +222,39 @@ typedef struct nettask_client_options {
    * NULL = the jar lives in memory only.
    */
   const char *cookie_file;
+  /**
+   * The hosts tasks may reach, `allowed_host_count` entries; NULL and 0
+   * (init) = any host. An entry is a host name ("example.com": that
+   * host only), "*." and a domain ("*.example.com": its subdomains, not
+   * itself) or an IP address ("127.0.0.1", "[::1]"; an IP is reached
+   * only when listed), each with an optional ":port" (matching the
+   * URL's port, 80 / 443 when it names none). Matching is on the URL's
+   * WHATWG host: case-insensitive, IDNA-normalised, a trailing dot
+   * ignored. A URL outside the list is NETTASK_E_BLOCKED at create; a
+   * redirect to one completes the task with NETTASK_E_BLOCKED and
+   * "request:fail url not in domain list", nothing sent to that host.
+   */
+  const char *const *allowed_hosts;
+  size_t allowed_host_count;
+  /**
+   * Refuse http:// URLs (NETTASK_E_BLOCKED at create) and redirects to
+   * them (as `allowed_hosts` refuses a hop).
+   */
+  bool https_only;
+  /**
+   * Address overrides, `resolve_count` entries "host:port:addr[,addr...]"
+   * as curl's --resolve takes them (IPv6 addresses may be bracketed):
+   * connections to host:port go to those addresses, while TLS still
+   * verifies the URL's host name. NULL and 0 (init) = none.
+   */
+  const char *const *resolve;
+  size_t resolve_count;
+  /**
+   * Resolve host names through DNS-over-HTTPS (RFC 8484) at this
+   * https:// URL, verified with `ca_file`; overrides still come first.
+   * NULL (init) = the system resolver.
+   */
+  const char *doh_url;
 } nettask_client_options;
 
 /**
@@ -240,8 +278,10 @@ nettask_code nettask_client_options_init_version(struct nettask_client_options *
  * Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, an unknown
  * `opts->version`, a `user_agent` with CR, LF or NUL, a `ca_file` that
  * cannot be read, a `cookie_file` without `enable_cookies`, or a
- * `cookie_file` that exists but cannot be read; with NETTASK_E_INTERNAL
- * if the thread cannot start.
+ * `cookie_file` that exists but cannot be read, a malformed
+ * `allowed_hosts` or `resolve` entry or a `doh_url` that is not https
+ * (each named in `nettask_last_error`), or a count above 0 with a NULL
+ * array; with NETTASK_E_INTERNAL if the thread cannot start.
  */
 nettask_code nettask_client_new(const struct nettask_client_options *opts,
                                 struct nettask_client **out);
@@ -269,6 +309,24 @@ struct nettask_client *nettask_client_default(void);
  * nothing. NULL is NETTASK_E_INVALID_ARGUMENT.
  */
 nettask_code nettask_client_free(struct nettask_client *client);
+
+/**
+ * Sets the addresses connections to `host`:`port` use, as an HTTPDNS
+ * answer would: `addresses` is "a[,b...]" (IPv4 or IPv6), NULL or ""
+ * removes the override (back to `doh_url` or the system resolver). It
+ * applies to the new connections of tasks started after it returns; an
+ * open keep-alive connection to the old address may still be reused. TLS
+ * is still verified against the URL's host name. Callable from any
+ * thread, listeners included.
+ *
+ * Fails with NETTASK_E_INVALID_ARGUMENT for a NULL client or host, a
+ * host that is no host name (an IP address needs no override), port 0,
+ * or an address that is no IP address.
+ */
+nettask_code nettask_client_add_resolve(struct nettask_client *client,
+                                        const char *host,
+                                        uint16_t port,
+                                        const char *addresses);
 
 /**
  * Fills `*opts` with the defaults and the struct version of this header.
@@ -506,6 +564,16 @@ typedef struct nettask_request_options {
    * completion. Another value is NETTASK_E_INVALID_ARGUMENT.
    */
   uint32_t chunk_framing;
+  /**
+   * "sha256//<base64>[;sha256//...]": the SHA-256 of the DER public key
+   * (SubjectPublicKeyInfo) that every TLS peer of the task, redirect
+   * hops included, must present one of, as libcurl's
+   * CURLOPT_PINNEDPUBLICKEY takes them. A mismatch fails the task with
+   * NETTASK_E_TLS, `err_msg` saying the public key did not match; a
+   * malformed value is NETTASK_E_INVALID_ARGUMENT at create. NULL
+   * (init) = no pinning (the certificate chain is still verified).
+   */
+  const char *pinned_public_keys;
 } nettask_request_options;
 
 /**
@@ -703,6 +771,13 @@ typedef struct nettask_profile {
    * type: 0 unknown, 2 slow-2g, 3 2g, 4 3g, 5 4g or better.
    */
   uint32_t estimate_nettype;
+  /**
+   * Where the final hop's address came from: "system" (the OS
+   * resolver), "override" (`resolve` or `nettask_client_add_resolve`)
+   * or "doh" (`doh_url`); "" when no name was resolved (an IP address
+   * in the URL, a reused connection). Static, never NULL.
+   */
+  const char *dns_source;
 } nettask_profile;
 
 /**

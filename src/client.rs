@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, ThreadId};
 
+use crate::client_state::ClientState;
 use crate::cookies::CookieJar;
 use crate::error::{Code, Error};
 use crate::event_loop::EventLoop;
@@ -16,10 +17,8 @@ use crate::util::lock;
 
 /// A set of tasks sharing one libcurl multi handle and one event thread.
 pub struct Client {
-    options: Arc<ClientOptions>,
+    state: Arc<ClientState>,
     inbox: Arc<TaskInbox>,
-    /// With `enable_cookies`: the jar every task shares.
-    jar: Option<Arc<CookieJar>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
 }
@@ -27,23 +26,17 @@ pub struct Client {
 impl Client {
     /// Checks the options, loads the cookie jar and starts the event
     /// thread. Fails with `NETTASK_E_INVALID_ARGUMENT` for options libcurl
-    /// would refuse or a cookie file that cannot be read, and with
-    /// `NETTASK_E_INTERNAL` if the thread or the libcurl multi handle
-    /// cannot be created.
+    /// would refuse, a malformed policy or DNS entry, or a cookie file that
+    /// cannot be read, and with `NETTASK_E_INTERNAL` if the thread or the
+    /// libcurl multi handle cannot be created.
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
-        options.validate()?;
-        let jar = match options.enable_cookies {
-            true => Some(Arc::new(CookieJar::new(options.cookie_file.clone())?)),
-            false => None,
-        };
-        let options = Arc::new(options);
+        let state = Arc::new(ClientState::new(options)?);
         let inbox = Arc::new(TaskInbox::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (loop_options, loop_inbox) = (Arc::clone(&options), Arc::clone(&inbox));
-        let loop_jar = jar.clone();
+        let (loop_state, loop_inbox) = (Arc::clone(&state), Arc::clone(&inbox));
         let thread = std::thread::Builder::new()
             .name("nettask-event".into())
-            .spawn(move || EventLoop::run(loop_options, loop_inbox, loop_jar, ready_tx))
+            .spawn(move || EventLoop::run(loop_state, loop_inbox, ready_tx))
             .map_err(|e| {
                 Error::new(
                     Code::NETTASK_E_INTERNAL,
@@ -58,16 +51,15 @@ impl Client {
         })??;
         inbox.set_waker(waker);
         Ok(Client {
-            options,
+            state,
             inbox,
-            jar,
             thread_id: thread.thread().id(),
             thread: Mutex::new(Some(thread)),
         })
     }
 
     pub fn options(&self) -> &ClientOptions {
-        &self.options
+        &self.state.options
     }
 
     /// Creates a request task (not started).
@@ -97,6 +89,7 @@ impl Client {
             _ => options.upload = None,
         }
         let options = options.checked()?;
+        self.state.policy.check(&options.url)?;
         if self.inbox.is_closed() {
             return Err(Error::shutdown());
         }
@@ -108,7 +101,7 @@ impl Client {
     }
 
     fn jar(&self) -> Result<&CookieJar, Error> {
-        self.jar.as_deref().ok_or_else(|| {
+        self.state.jar.as_ref().ok_or_else(|| {
             Error::invalid_state("the client was created without enable_cookies: it has no jar")
         })
     }
@@ -133,6 +126,12 @@ impl Client {
         self.jar()?.save()
     }
 
+    /// Sets the addresses of `host`:`port` (`None` or "" removes them) for
+    /// the new connections of tasks started from now on.
+    pub fn add_resolve(&self, host: &str, port: u16, addresses: Option<&str>) -> Result<(), Error> {
+        self.state.dns.set(host, port, addresses)
+    }
+
     /// Completes every unfinished task with `Shutdown`, waits for those
     /// completions and for the event thread to exit, then saves the jar
     /// to its file. Fails with `InvalidState` on the event thread itself
@@ -151,7 +150,7 @@ impl Client {
         thread
             .join()
             .map_err(|_| Error::new(Code::NETTASK_E_INTERNAL, "the event thread panicked"))?;
-        match &self.jar {
+        match &self.state.jar {
             Some(jar) if jar.has_file() => jar.save(),
             _ => Ok(()),
         }

@@ -51,6 +51,9 @@ pub enum nettask_code {
     NETTASK_E_SHUTDOWN,
     /// A bug in nettask (or libcurl out of memory).
     NETTASK_E_INTERNAL,
+    /// The client's network policy (`allowed_hosts`, `https_only`) refused
+    /// the URL, or a redirect hop's URL: nothing was sent to that host.
+    NETTASK_E_BLOCKED,
 }
 
 /// The Rust name of the codes.
@@ -58,7 +61,7 @@ pub use nettask_code as Code;
 
 /// The code with the highest number. A new code goes after it, and this
 /// moves to the new one (a test compares it with the header).
-const LAST_CODE: Code = Code::NETTASK_E_INTERNAL;
+const LAST_CODE: Code = Code::NETTASK_E_BLOCKED;
 
 impl Code {
     /// The constant's name in the C header, e.g. `c"NETTASK_E_TIMEOUT"`.
@@ -168,6 +171,9 @@ impl Failure {
     pub fn from_curl(err: &curl::Error, detail: Option<String>) -> Failure {
         let code = code_of_curl(err.code());
         let reason = match code {
+            _ if err.code() == curl_sys::CURLE_SSL_PINNEDPUBKEYNOTMATCH => {
+                "the server's public key did not match pinned_public_keys".to_owned()
+            }
             Code::NETTASK_E_TIMEOUT => "timeout".to_owned(),
             Code::NETTASK_E_TOO_LARGE => "exceed max file size".to_owned(),
             _ => detail

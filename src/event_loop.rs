@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
-use crate::cookies::CookieJar;
+use crate::client_state::ClientState;
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_HTTP_VERSION, Info};
+use crate::dns::Applied;
 use crate::error::{Code, Error, Failure};
 use crate::idle_connections::IdleConnections;
 use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
-use crate::options::{ClientOptions, NO_TIMEOUT};
+use crate::options::NO_TIMEOUT;
 use crate::poller::Poller;
 use crate::profile::{Profile, socket_rtt};
 use crate::result::TaskResult;
@@ -44,7 +45,6 @@ struct Running {
 }
 
 pub(crate) struct EventLoop {
-    options: Arc<ClientOptions>,
     inbox: Arc<TaskInbox>,
     multi: Multi,
     poller: Poller,
@@ -66,18 +66,19 @@ pub(crate) struct EventLoop {
     /// Transfers completed by an abort whose handles are still to remove.
     aborted_slots: Vec<usize>,
     shutting_down: bool,
-    /// The client's cookie jar, linked to every easy handle; the last
-    /// field, so that this reference is dropped after the handles.
-    jar: Option<Arc<CookieJar>>,
+    /// The DNS overrides handed to libcurl so far.
+    dns_applied: Applied,
+    /// Options, cookie jar (linked to every easy handle), policy, DNS: the
+    /// last field, so that this reference is dropped after the handles.
+    state: Arc<ClientState>,
 }
 
 impl EventLoop {
     /// The thread's body. Reports the waker (or why there is none) through
     /// `ready`, then runs until shutdown.
     pub(crate) fn run(
-        options: Arc<ClientOptions>,
+        state: Arc<ClientState>,
         inbox: Arc<TaskInbox>,
-        jar: Option<Arc<CookieJar>>,
         ready: Sender<Result<Waker, Error>>,
     ) {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
@@ -97,7 +98,7 @@ impl EventLoop {
         let configured = multi
             .pipelining(false, true)
             .and_then(|()| multi.socket_function(poller.socket_watcher()))
-            .and_then(|()| match options.max_connections_per_host {
+            .and_then(|()| match state.options.max_connections_per_host {
                 0 => Ok(()),
                 n => multi.set_max_host_connections(n as usize),
             });
@@ -107,7 +108,6 @@ impl EventLoop {
         }
         let _ = ready.send(Ok(poller.waker()));
         let mut event_loop = EventLoop {
-            options,
             inbox,
             multi,
             poller,
@@ -122,7 +122,8 @@ impl EventLoop {
             idle_connections: IdleConnections::default(),
             aborted_slots: Vec::new(),
             shutting_down: false,
-            jar,
+            dns_applied: Applied::default(),
+            state,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| event_loop.run_until_shutdown()));
         if outcome.is_err() {
@@ -238,7 +239,7 @@ impl EventLoop {
     }
 
     fn has_room(&self) -> bool {
-        let max = self.options.max_concurrent_tasks as usize;
+        let max = self.state.options.max_concurrent_tasks as usize;
         max == 0 || self.active < max
     }
 
@@ -266,7 +267,7 @@ impl EventLoop {
         let options = task
             .take_options()
             .ok_or_else(|| Failure::new(Code::NETTASK_E_INTERNAL, "task options missing"))?;
-        let transfer = Transfer::new(Arc::clone(task), options, &self.options)?;
+        let transfer = Transfer::new(Arc::clone(task), options, &self.state.options)?;
         self.insert(transfer)
     }
 
@@ -276,7 +277,9 @@ impl EventLoop {
     fn insert(&mut self, mut transfer: Transfer) -> Result<(), Failure> {
         let task = Arc::clone(transfer.task());
         let request = transfer.request();
-        let timeout = request.timeout.unwrap_or(self.options.default_timeout);
+        let timeout = request
+            .timeout
+            .unwrap_or(self.state.options.default_timeout);
         let remaining = match timeout {
             NO_TIMEOUT => NO_TIMEOUT,
             _ => timeout
@@ -287,7 +290,7 @@ impl EventLoop {
         // With a per-host limit, transfers wait inside libcurl for a
         // connection and must take the one that frees up: no estimate.
         let origin = IdleConnections::origin(&request.url, request.http2_prior_knowledge)
-            .filter(|_| self.options.max_connections_per_host == 0);
+            .filter(|_| self.state.options.max_connections_per_host == 0);
         let fresh = origin
             .as_deref()
             .is_some_and(|o| !self.idle_connections.take(o));
@@ -300,14 +303,10 @@ impl EventLoop {
         };
         let admitted_at = Instant::now();
         transfer.joined(admitted_at - task.started_at());
-        if let Err(failure) = transfer::attach(
-            &mut easy,
-            transfer,
-            &self.options,
-            self.jar.as_deref(),
-            remaining,
-            fresh,
-        ) {
+        let resolve = transfer.resolve_lines(&self.state.dns, &mut self.dns_applied);
+        if let Err(failure) =
+            transfer::attach(&mut easy, transfer, &self.state, resolve, remaining, fresh)
+        {
             self.spare.push(easy);
             return Err(failure);
         }
@@ -374,7 +373,7 @@ impl EventLoop {
         let detail = easy.take_error_buf();
         if let Some(mut transfer) = easy.get_mut().0.take() {
             // SAFETY: `easy` is the hop's live handle, on the event thread.
-            match unsafe { transfer.next(ending, easy.raw()) } {
+            match unsafe { transfer.next(ending, easy.raw(), &self.state.policy) } {
                 Next::Complete(ending) => {
                     let kept = matches!(ending, Ending::Curl(Ok(())));
                     self.connection_idle(running.origin, kept);

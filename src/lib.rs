@@ -8,14 +8,17 @@
 //! (content codings), `inbox` (commands to the event thread), `url`
 //! (WHATWG URLs), `options`, `redirect` (fetch's next hop), `response`,
 //! `profile`, `result`, `listeners`, `task`, `cookies` (the client's jar),
-//! `transfer` (one per kind, with its body sinks), `event_loop`, `client`.
-//! Rooms for what comes next: `policy.rs` and `dns.rs`, `delivery.rs`
-//! (queued delivery on the host's thread).
+//! `policy` (allowed hosts, https only), `dns` (overrides, DoH),
+//! `client_state` (what the façade and the thread share), `transfer` (one
+//! per kind, with its body sinks), `event_loop`, `client`. Room for what
+//! comes next: `delivery.rs` (queued delivery on the host's thread).
 
 mod client;
+mod client_state;
 mod cookies;
 mod curl_info;
 mod decoding;
+mod dns;
 mod error;
 mod event_loop;
 pub mod ffi;
@@ -25,6 +28,7 @@ mod idle_timers;
 mod inbox;
 mod listeners;
 mod options;
+mod policy;
 mod poller;
 mod profile;
 mod redirect;

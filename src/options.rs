@@ -26,6 +26,15 @@ pub struct ClientOptions {
     pub enable_cookies: bool,
     /// Load the jar from here at start, save it here at shutdown.
     pub cookie_file: Option<PathBuf>,
+    /// Hosts tasks may reach ("example.com", "*.example.com", optional
+    /// ":port"); empty = any host.
+    pub allowed_hosts: Vec<String>,
+    /// Refuse http:// URLs and redirects to them.
+    pub https_only: bool,
+    /// Address overrides, "host:port:addr[,addr...]" (curl --resolve).
+    pub resolve: Vec<String>,
+    /// Resolve names through DNS-over-HTTPS at this https URL.
+    pub doh_url: Option<String>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,6 +51,10 @@ impl Default for ClientOptions {
             temp_dir: None,
             enable_cookies: false,
             cookie_file: None,
+            allowed_hosts: Vec::new(),
+            https_only: false,
+            resolve: Vec::new(),
+            doh_url: None,
         }
     }
 }
@@ -163,6 +176,8 @@ pub struct RequestOptions {
     pub body_file: Option<PathBuf>,
     /// Where chunk events are cut.
     pub chunk_framing: Framing,
+    /// "sha256//<base64>[;sha256//...]": every TLS peer must match one.
+    pub pinned_public_keys: Option<String>,
 }
 
 /// `RequestOptions::timeout` for no whole-task limit.
@@ -199,6 +214,7 @@ impl RequestOptions {
             upload: None,
             body_file: None,
             chunk_framing: Framing::Raw,
+            pinned_public_keys: None,
         }
     }
 
@@ -228,6 +244,9 @@ impl RequestOptions {
             validate_header("Accept-Encoding", codings)
                 .map_err(|e| Error::invalid_argument(format!("accept_encoding: {}", e.message)))?;
         }
+        if let Some(pins) = &self.pinned_public_keys {
+            check_pins(pins)?;
+        }
         if let Some(path) = &self.file_path {
             if path.as_os_str().is_empty() {
                 return Err(Error::invalid_argument("file_path is an empty string"));
@@ -241,6 +260,26 @@ impl RequestOptions {
         }
         Ok(self)
     }
+}
+
+/// `pinned_public_keys`: libcurl's "sha256//<base64 of 32 bytes>" hashes,
+/// separated by ";" (libcurl would take a file name too; the API does not).
+fn check_pins(pins: &str) -> Result<(), Error> {
+    let base64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    for pin in pins.split(';') {
+        let ok = pin.strip_prefix("sha256//").is_some_and(|hash| {
+            let b = hash.as_bytes();
+            // 32 bytes are 43 base64 digits and one "=".
+            b.len() == 44 && b[..43].iter().all(|&c| base64(c)) && b[43] == b'='
+        });
+        if !ok {
+            return Err(Error::invalid_argument(format!(
+                "pinned_public_keys: {pin:?} is not sha256// followed by the base64 SHA-256 \
+                 of a public key (44 characters); separate pins with \";\""
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A multipart part name goes into `Content-Disposition: form-data;

@@ -70,20 +70,26 @@ pub struct nettask_profile {
     /// [estimate_nettype] From `rtt_us`, as Chrome's effective connection
     /// type: 0 unknown, 2 slow-2g, 3 2g, 4 3g, 5 4g or better.
     pub estimate_nettype: u32,
+    /// Where the final hop's address came from: "system" (the OS
+    /// resolver), "override" (`resolve` or `nettask_client_add_resolve`)
+    /// or "doh" (`doh_url`); "" when no name was resolved (an IP address
+    /// in the URL, a reused connection). Static, never NULL.
+    pub dns_source: *const c_char,
 }
 
 /// A finished task's profile: the C struct and the string its `peer_ip`
-/// points to. `protocol` points to a static string.
+/// points to. `protocol` and `dns_source` point to static strings.
 #[derive(Debug)]
 pub struct Profile {
     c: nettask_profile,
     peer_ip: CString,
 }
 
-// SAFETY: the struct's two pointers only ever point to immutable bytes:
+// SAFETY: the struct's pointers only ever point to immutable bytes:
 // `peer_ip` into the heap buffer of the CString owned beside it (which
 // does not move when the Profile moves, and lives as long as it), and
-// `protocol` to a static string. Nothing is written through them.
+// `protocol` and `dns_source` to static strings. Nothing is written
+// through them.
 unsafe impl Send for Profile {}
 // SAFETY: shared access only ever reads the immutable bytes the two
 // pointers point to (see Send).
@@ -152,6 +158,7 @@ impl Profile {
             rtt_us: -1,
             throughput_kbps: 0,
             estimate_nettype: 0,
+            dns_source: c"".as_ptr(),
         };
         Profile::new(c, CString::default())
     }
@@ -169,6 +176,7 @@ impl Profile {
         clock: Clock,
         earlier: &Hops,
         rtt: Option<Duration>,
+        dns_source: &'static CStr,
     ) -> Profile {
         // SAFETY: the caller's promise.
         let info = unsafe { Info::new(easy) };
@@ -233,6 +241,11 @@ impl Profile {
             rtt_us,
             throughput_kbps: throughput_kbps(body_bytes, response_end - response_start),
             estimate_nettype: nettype(rtt_us),
+            // A reused connection resolved nothing.
+            dns_source: match connected && info.long(CURLINFO_NUM_CONNECTS) == 0 {
+                true => c"".as_ptr(),
+                false => dns_source.as_ptr(),
+            },
         };
         let peer_ip = info.string(CURLINFO_PRIMARY_IP).filter(|_| connected);
         Profile::new(c, peer_ip.unwrap_or_default())

@@ -56,6 +56,21 @@ pub fn same_origin(a: &str, b: &str) -> bool {
     }
 }
 
+/// The host (IPv6 in brackets) and effective port of a URL that
+/// `request_url` or `resolve` serialised; read off the canonical text, not
+/// parsed again.
+pub fn host_and_port(url: &str) -> Option<(&str, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => {
+            Some((&authority[..i], authority[i + 1..].parse().ok()?))
+        }
+        _ => Some((authority, if scheme == "https" { 443 } else { 80 })),
+    }
+}
+
 fn for_request(mut url: Url) -> Result<String, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -117,6 +132,20 @@ fn libcurl_accepts(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_and_port_of_serialised_urls() {
+        let of = |u: &str| host_and_port(&request_url(u).unwrap()).map(|(h, p)| (h.to_owned(), p));
+        assert_eq!(of("http://A.test/x"), Some(("a.test".into(), 80)));
+        assert_eq!(of("https://u:p@a.test/x?y#z"), Some(("a.test".into(), 443)));
+        assert_eq!(of("https://a.test:444"), Some(("a.test".into(), 444)));
+        assert_eq!(of("http://[::1]:8080/"), Some(("[::1]".into(), 8080)));
+        assert_eq!(of("http://[::1]/"), Some(("[::1]".into(), 80)));
+        assert_eq!(
+            of("https://中文.test/"),
+            Some(("xn--fiq228c.test".into(), 443))
+        );
+    }
 
     #[test]
     fn encodes_what_mini_programs_pass() {

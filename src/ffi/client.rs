@@ -6,7 +6,7 @@ use std::ptr;
 
 use once_cell::sync::OnceCell;
 
-use super::input::{flag, millis, path, text};
+use super::input::{flag, millis, path, text, texts};
 use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::client::Client;
@@ -58,6 +58,31 @@ pub struct nettask_client_options {
     /// `nettask_client_save_cookies`. Session cookies are saved too.
     /// NULL = the jar lives in memory only.
     pub cookie_file: *const c_char,
+    /// The hosts tasks may reach, `allowed_host_count` entries; NULL and 0
+    /// (init) = any host. An entry is a host name ("example.com": that
+    /// host only), "*." and a domain ("*.example.com": its subdomains, not
+    /// itself) or an IP address ("127.0.0.1", "[::1]"; an IP is reached
+    /// only when listed), each with an optional ":port" (matching the
+    /// URL's port, 80 / 443 when it names none). Matching is on the URL's
+    /// WHATWG host: case-insensitive, IDNA-normalised, a trailing dot
+    /// ignored. A URL outside the list is NETTASK_E_BLOCKED at create; a
+    /// redirect to one completes the task with NETTASK_E_BLOCKED and
+    /// "request:fail url not in domain list", nothing sent to that host.
+    pub allowed_hosts: *const *const c_char,
+    pub allowed_host_count: usize,
+    /// Refuse http:// URLs (NETTASK_E_BLOCKED at create) and redirects to
+    /// them (as `allowed_hosts` refuses a hop).
+    pub https_only: bool,
+    /// Address overrides, `resolve_count` entries "host:port:addr[,addr...]"
+    /// as curl's --resolve takes them (IPv6 addresses may be bracketed):
+    /// connections to host:port go to those addresses, while TLS still
+    /// verifies the URL's host name. NULL and 0 (init) = none.
+    pub resolve: *const *const c_char,
+    pub resolve_count: usize,
+    /// Resolve host names through DNS-over-HTTPS (RFC 8484) at this
+    /// https:// URL, verified with `ca_file`; overrides still come first.
+    /// NULL (init) = the system resolver.
+    pub doh_url: *const c_char,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_client_options, version) == 0);
@@ -79,6 +104,12 @@ impl Versioned for nettask_client_options {
             temp_dir: ptr::null(),
             enable_cookies: false,
             cookie_file: ptr::null(),
+            allowed_hosts: ptr::null(),
+            allowed_host_count: 0,
+            https_only: false,
+            resolve: ptr::null(),
+            resolve_count: 0,
+            doh_url: ptr::null(),
         }
     }
 }
@@ -142,8 +173,10 @@ pub unsafe extern "C" fn nettask_client_options_init(opts: *mut nettask_client_o
 /// Fails with NETTASK_E_INVALID_ARGUMENT for a NULL `out`, an unknown
 /// `opts->version`, a `user_agent` with CR, LF or NUL, a `ca_file` that
 /// cannot be read, a `cookie_file` without `enable_cookies`, or a
-/// `cookie_file` that exists but cannot be read; with NETTASK_E_INTERNAL
-/// if the thread cannot start.
+/// `cookie_file` that exists but cannot be read, a malformed
+/// `allowed_hosts` or `resolve` entry or a `doh_url` that is not https
+/// (each named in `nettask_last_error`), or a count above 0 with a NULL
+/// array; with NETTASK_E_INTERNAL if the thread cannot start.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_new(
     opts: *const nettask_client_options,
@@ -218,6 +251,35 @@ pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> net
     })
 }
 
+/// Sets the addresses connections to `host`:`port` use, as an HTTPDNS
+/// answer would: `addresses` is "a[,b...]" (IPv4 or IPv6), NULL or ""
+/// removes the override (back to `doh_url` or the system resolver). It
+/// applies to the new connections of tasks started after it returns; an
+/// open keep-alive connection to the old address may still be reused. TLS
+/// is still verified against the URL's host name. Callable from any
+/// thread, listeners included.
+///
+/// Fails with NETTASK_E_INVALID_ARGUMENT for a NULL client or host, a
+/// host that is no host name (an IP address needs no override), port 0,
+/// or an address that is no IP address.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_client_add_resolve(
+    client: *mut nettask_client,
+    host: *const c_char,
+    port: u16,
+    addresses: *const c_char,
+) -> nettask_code {
+    guard(|| {
+        // SAFETY: NULL or a live handle, by contract.
+        let client = unsafe { client_ref(client) }?;
+        // SAFETY: NULL or NUL-terminated, by contract.
+        let host = unsafe { text(host, "host") }?.ok_or_else(|| null_error("host"))?;
+        // SAFETY: NULL or NUL-terminated, by contract.
+        let addresses = unsafe { text(addresses, "addresses") }?;
+        client.add_resolve(&host, port, addresses.as_deref())
+    })
+}
+
 /// # Safety
 /// `opts` points to a readable `nettask_client_options` of its version
 /// whose string fields are NULL or NUL-terminated.
@@ -229,8 +291,8 @@ pub(crate) unsafe fn client_options(
     let o = filled.as_ptr();
     let mut options = ClientOptions::default();
     // SAFETY: `o` points to a filled struct (the caller's fields, defaults
-    // after them), whose bool is read by its byte, and whose strings are
-    // NULL or NUL-terminated, by contract.
+    // after them), whose bools are read by their byte, and whose strings
+    // and arrays are NULL or valid, by contract.
     unsafe {
         options.max_concurrent_tasks = (*o).max_concurrent_tasks;
         options.max_connections_per_host = (*o).max_connections_per_host;
@@ -245,6 +307,15 @@ pub(crate) unsafe fn client_options(
         options.temp_dir = path((*o).temp_dir);
         options.enable_cookies = flag(&raw const (*o).enable_cookies);
         options.cookie_file = path((*o).cookie_file);
+        options.allowed_hosts = texts(
+            (*o).allowed_hosts,
+            (*o).allowed_host_count,
+            "allowed_hosts",
+            "allowed_host_count",
+        )?;
+        options.https_only = flag(&raw const (*o).https_only);
+        options.resolve = texts((*o).resolve, (*o).resolve_count, "resolve", "resolve_count")?;
+        options.doh_url = text((*o).doh_url, "doh_url")?;
     }
     Ok(options)
 }

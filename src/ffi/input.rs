@@ -31,6 +31,49 @@ pub(crate) unsafe fn text(p: *const c_char, what: &str) -> Result<Option<String>
     }
 }
 
+/// More entries than any real list has; a larger count is taken for an
+/// uninitialised field rather than read.
+pub(crate) const MAX_LIST: usize = 10_000;
+
+/// `count` UTF-8 strings, none NULL. `field` and `count_field` name the
+/// array and its count in messages.
+///
+/// # Safety
+/// `list` is NULL or valid for `count` entries that are NULL or
+/// NUL-terminated.
+pub(crate) unsafe fn texts(
+    list: *const *const c_char,
+    count: usize,
+    field: &str,
+    count_field: &str,
+) -> Result<Vec<String>, Error> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if list.is_null() {
+        return Err(Error::invalid_argument(format!(
+            "{field} is NULL but {count_field} is {count}"
+        )));
+    }
+    if count > MAX_LIST {
+        return Err(Error::invalid_argument(format!(
+            "{count_field} is {count}; at most {MAX_LIST} are accepted"
+        )));
+    }
+    // SAFETY: valid for `count` entries by contract.
+    let entries = unsafe { std::slice::from_raw_parts(list, count) };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let what = format!("{field}[{i}]");
+            // SAFETY: NULL or NUL-terminated by contract.
+            unsafe { text(p, &what) }?
+                .ok_or_else(|| Error::invalid_argument(format!("{what} is NULL")))
+        })
+        .collect()
+}
+
 /// A path (any bytes but NUL) that may be NULL.
 ///
 /// # Safety

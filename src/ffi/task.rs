@@ -119,6 +119,14 @@ pub struct nettask_request_options {
     /// exactly the body, and what is held back is delivered before the
     /// completion. Another value is NETTASK_E_INVALID_ARGUMENT.
     pub chunk_framing: u32,
+    /// "sha256//<base64>[;sha256//...]": the SHA-256 of the DER public key
+    /// (SubjectPublicKeyInfo) that every TLS peer of the task, redirect
+    /// hops included, must present one of, as libcurl's
+    /// CURLOPT_PINNEDPUBLICKEY takes them. A mismatch fails the task with
+    /// NETTASK_E_TLS, `err_msg` saying the public key did not match; a
+    /// malformed value is NETTASK_E_INVALID_ARGUMENT at create. NULL
+    /// (init) = no pinning (the certificate chain is still verified).
+    pub pinned_public_keys: *const c_char,
 }
 
 const _: () = assert!(std::mem::offset_of!(nettask_request_options, version) == 0);
@@ -153,6 +161,7 @@ impl Versioned for nettask_request_options {
             form_field_count: 0,
             body_file_path: ptr::null(),
             chunk_framing: NETTASK_FRAMING_RAW,
+            pinned_public_keys: ptr::null(),
         }
     }
 }
@@ -382,6 +391,7 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
                 )));
             }
         };
+        r.pinned_public_keys = text((*o).pinned_public_keys, "pinned_public_keys")?;
         let fields = headers((*o).form_fields, (*o).form_field_count, "form_fields")?;
         let name = text((*o).upload_name, "upload_name")?;
         r.upload = match (path((*o).upload_file_path), name) {

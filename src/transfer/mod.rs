@@ -18,16 +18,19 @@ use file_body::FileBody;
 use memory_body::MemoryBody;
 use upload::SendBody;
 
-use crate::cookies::CookieJar;
+use crate::client_state::ClientState;
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
+use crate::dns::{self, Applied, Dns, Source};
 use crate::error::{Code, Failure};
 use crate::options::{ClientOptions, Method, NO_TIMEOUT, RequestOptions};
+use crate::policy::{Policy, REFUSED_HOP};
 use crate::profile::{Clock, Hops, Profile};
 use crate::redirect;
 use crate::response::{HeadParser, Malformed, ResponseHead};
 use crate::result::{TaskKind, TaskResult};
 use crate::task::Task;
+use crate::url::host_and_port;
 use crate::util::message;
 
 /// Where the response body goes.
@@ -86,6 +89,8 @@ pub(crate) struct Transfer {
     last_activity: Instant,
     /// Why the handler stopped the transfer itself, if it did.
     stop: Option<Failure>,
+    /// Where the current hop's address comes from; `None` for an IP.
+    dns_source: Option<Source>,
 }
 
 impl Transfer {
@@ -135,6 +140,7 @@ impl Transfer {
             sink,
             last_activity: Instant::now(),
             stop: None,
+            dns_source: None,
         })
     }
 
@@ -145,6 +151,17 @@ impl Transfer {
     /// What the current hop sends.
     pub fn request(&self) -> &RequestOptions {
         &self.request
+    }
+
+    /// The DNS overrides to hand libcurl with the current hop (see
+    /// `Dns::lines_for`), noting where its address will come from.
+    pub fn resolve_lines(&mut self, dns: &Dns, applied: &mut Applied) -> Vec<String> {
+        let Some((host, port)) = host_and_port(&self.request.url) else {
+            return Vec::new();
+        };
+        let (lines, source) = dns.lines_for(host, port, applied);
+        self.dns_source = source;
+        lines
     }
 
     /// Notes that a hop joins the multi handle `at` (from start).
@@ -167,12 +184,17 @@ impl Transfer {
         }
     }
 
-    /// Decides what follows a finished hop: the next hop of a redirect, or
-    /// the task's completion.
+    /// Decides what follows a finished hop: the next hop of a redirect (if
+    /// `policy` allows its URL), or the task's completion.
     ///
     /// # Safety
     /// `easy` is the hop's live easy handle, used by this thread only.
-    pub unsafe fn next(&mut self, ending: Ending, easy: *mut curl_sys::CURL) -> Next {
+    pub unsafe fn next(
+        &mut self,
+        ending: Ending,
+        easy: *mut curl_sys::CURL,
+        policy: &Policy,
+    ) -> Next {
         let Some((status, location)) = self.redirect.take() else {
             return Next::Complete(ending);
         };
@@ -195,6 +217,11 @@ impl Transfer {
         }
         if let Err(failure) = redirect::next_hop(&mut self.request, status, &location) {
             return Next::Complete(Ending::Loop(failure));
+        }
+        // Before any connection to the hop's host.
+        if policy.check(&self.request.url).is_err() {
+            let refused = Failure::new(Code::NETTASK_E_BLOCKED, REFUSED_HOP);
+            return Next::Complete(Ending::Loop(refused));
         }
         // SAFETY: the caller's promise.
         self.hops.add(&unsafe { Info::new(easy) });
@@ -228,8 +255,9 @@ impl Transfer {
             hop_start,
             total: started.elapsed(),
         };
+        let dns_source = dns::source_name(self.dns_source);
         // SAFETY: the caller's promise.
-        let profile = unsafe { Profile::read(easy, clock, &self.hops, rtt) };
+        let profile = unsafe { Profile::read(easy, clock, &self.hops, rtt, dns_source) };
         // What framing held back goes out before the completion (nothing
         // does after an abort).
         if let Sink::Memory(body) = &mut self.sink {
@@ -458,11 +486,12 @@ const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPT
 /// Sets up `easy` (new, or reset after an earlier hop or task) to run
 /// the current hop of `transfer`. `timeout` is what is left of the task's
 /// whole-task timeout. On failure the transfer is dropped.
+/// `resolve` are the DNS override lines to load with it.
 pub(crate) fn attach(
     easy: &mut Easy2<Job>,
     mut transfer: Transfer,
-    client: &ClientOptions,
-    jar: Option<&CookieJar>,
+    client: &ClientState,
+    resolve: Vec<String>,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
@@ -474,15 +503,16 @@ pub(crate) fn attach(
         request,
         codings,
         file_size,
-        client,
+        &client.options,
         timeout,
         fresh_connection,
     )
+    .and_then(|()| configure_network(easy, request, client, resolve))
     .map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     })?;
-    if let Some(jar) = jar {
+    if let Some(jar) = &client.jar {
         // A caller's own Cookie header replaces the jar's (API.md).
         let own_cookie =
             (transfer.request.headers.iter()).any(|h| h.name.eq_ignore_ascii_case("cookie"));
@@ -500,6 +530,30 @@ pub(crate) fn attach(
         ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
     })?;
     easy.get_mut().0 = Some(transfer);
+    Ok(())
+}
+
+/// Where the hop's address comes from, and whose keys its TLS peer must
+/// have.
+fn configure_network(
+    easy: &mut Easy2<Job>,
+    request: &RequestOptions,
+    client: &ClientState,
+    resolve: Vec<String>,
+) -> Result<(), curl::Error> {
+    if !resolve.is_empty() {
+        let mut list = List::new();
+        for line in &resolve {
+            list.append(line)?;
+        }
+        easy.resolve(list)?;
+    }
+    if let Some(doh) = client.dns.doh_url() {
+        easy.doh_url(Some(doh))?;
+    }
+    if let Some(pins) = &request.pinned_public_keys {
+        easy.pinned_public_key(pins)?;
+    }
     Ok(())
 }
 

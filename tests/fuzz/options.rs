@@ -77,6 +77,7 @@ struct RawRequestOptions {
     form_field_count: usize,
     body_file_path: *const c_char,
     chunk_framing: u32,
+    pinned_public_keys: *const c_char,
 }
 
 /// The mirror has the library's layout, field by field; a field added to
@@ -109,6 +110,7 @@ const _: () = {
     assert!(offset_of!(L, form_field_count) == offset_of!(M, form_field_count));
     assert!(offset_of!(L, body_file_path) == offset_of!(M, body_file_path));
     assert!(offset_of!(L, chunk_framing) == offset_of!(M, chunk_framing));
+    assert!(offset_of!(L, pinned_public_keys) == offset_of!(M, pinned_public_keys));
 };
 
 impl RawRequestOptions {

@@ -1,0 +1,39 @@
+//! What a client's façade and its event thread share, besides the inbox:
+//! the options, the cookie jar, the network policy and the DNS overrides.
+//! The event loop holds its reference until it has dropped every easy
+//! handle, so the jar's share handle outlives them.
+
+use crate::cookies::CookieJar;
+use crate::dns::Dns;
+use crate::error::Error;
+use crate::options::ClientOptions;
+use crate::policy::Policy;
+
+pub(crate) struct ClientState {
+    pub options: ClientOptions,
+    /// With `enable_cookies`: the jar every task shares.
+    pub jar: Option<CookieJar>,
+    pub policy: Policy,
+    pub dns: Dns,
+}
+
+impl ClientState {
+    /// Checks the options and loads the jar: InvalidArgument for options
+    /// libcurl would refuse, a policy or DNS entry that is malformed, or a
+    /// cookie file that cannot be read.
+    pub fn new(options: ClientOptions) -> Result<ClientState, Error> {
+        options.validate()?;
+        let policy = Policy::new(&options.allowed_hosts, options.https_only)?;
+        let dns = Dns::new(&options.resolve, options.doh_url.as_deref())?;
+        let jar = match options.enable_cookies {
+            true => Some(CookieJar::new(options.cookie_file.clone())?),
+            false => None,
+        };
+        Ok(ClientState {
+            options,
+            jar,
+            policy,
+            dns,
+        })
+    }
+}
