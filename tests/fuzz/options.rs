@@ -140,6 +140,7 @@ const GUARD: u8 = 0xA5;
 struct Arena {
     bytes: Vec<Box<[u8]>>,
     headers: Vec<Box<[nettask_header]>>,
+    pointers: Vec<Box<[*const c_char]>>,
 }
 
 impl Arena {
@@ -162,6 +163,13 @@ impl Arena {
         let boxed = list.into_boxed_slice();
         let p = boxed.as_ptr();
         self.headers.push(boxed);
+        p
+    }
+
+    fn pointer_array(&mut self, list: Vec<*const c_char>) -> *const *const c_char {
+        let boxed = list.into_boxed_slice();
+        let p = boxed.as_ptr();
+        self.pointers.push(boxed);
         p
     }
 
@@ -877,6 +885,15 @@ fn any_request_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> RequestC
         o.accept_encoding = arena.opt_c_string(&codings);
         let _ = write!(desc, "accept_encoding: {}, ", show(&codings));
     }
+    if change(rng) && rng.chance(1, 3) {
+        let pins = match rng.below(4) {
+            0 => b"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_vec(),
+            1 => b"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;sha256//x".to_vec(),
+            _ => any_text(rng),
+        };
+        o.pinned_public_keys = arena.c_string(&pins);
+        let _ = write!(desc, "pinned_public_keys: {}, ", escape(&pins, SHOWN));
+    }
     let mut file_path_ours = None;
     if change(rng) {
         let (path, ours) = any_file_path(rng, dir);
@@ -985,9 +1002,56 @@ fn any_client_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> ClientCas
     o.ca_file = arena.opt_c_string(&ca_file);
     o.proxy = arena.opt_c_string(&proxy);
     o.temp_dir = arena.opt_c_string(&temp_dir);
+    // Version 2. The jar file is always in the scratch directory (the
+    // library writes it at free): a file, the directory itself, or a path
+    // under a missing directory (saving fails).
+    o.enable_cookies = rng.flag_byte() != 0;
+    let cookie_file = match rng.below(6) {
+        0..=2 => None,
+        3 => Some([dir_bytes, format!("/jar-{}", rng.u32()).as_bytes()].concat()),
+        4 => Some(dir_bytes.to_vec()),
+        _ => Some([dir_bytes, b"/missing/jar"].concat()),
+    };
+    o.cookie_file = arena.opt_c_string(&cookie_file);
+    let host_entries: [&[u8]; 10] = [
+        b"127.0.0.1",
+        b"127.0.0.1:1",
+        b"*.test",
+        b"[::1]",
+        b"*.127.0.0.1",
+        b"a.test:0",
+        b"",
+        b"user@a.test",
+        b"\xe4\xb8\xad.test",
+        b"a b",
+    ];
+    let (allowed_hosts, allowed_desc) = any_text_list(rng, arena, &host_entries);
+    (o.allowed_hosts, o.allowed_host_count) = allowed_hosts;
+    o.https_only = rng.chance(1, 8);
+    let resolve_entries: [&[u8]; 6] = [
+        b"a.test:1:127.0.0.1",
+        b"a.test:1:127.0.0.1,[::1]",
+        b"a.test:0:127.0.0.1",
+        b"127.0.0.1:1:127.0.0.2",
+        b"a.test:1:example.com",
+        b"a.test",
+    ];
+    let (resolve, resolve_desc) = any_text_list(rng, arena, &resolve_entries);
+    (o.resolve, o.resolve_count) = resolve;
+    // DoH only ever to loopback port 1 (a task's URL is an IP there, so
+    // it is never used; a client still checks it).
+    let doh_url = match rng.below(8) {
+        0..=4 => None,
+        5 => Some(b"https://127.0.0.1:1/dns-query".to_vec()),
+        6 => Some(b"http://127.0.0.1:1/dns-query".to_vec()),
+        _ => Some(rng.pick(&[&b""[..], b"not a url", b"https://"]).to_vec()),
+    };
+    o.doh_url = arena.opt_c_string(&doh_url);
     let desc = format!(
         "{{version: {}, max_concurrent_tasks: {}, max_connections_per_host: {}, \
-         default_timeout_ms: {}, user_agent: {}, ca_file: {}, proxy: {}, temp_dir: {}}}",
+         default_timeout_ms: {}, user_agent: {}, ca_file: {}, proxy: {}, temp_dir: {}, \
+         enable_cookies: {}, cookie_file: {}, allowed_hosts: {allowed_desc}, https_only: {}, \
+         resolve: {resolve_desc}, doh_url: {}}}",
         o.version,
         o.max_concurrent_tasks,
         o.max_connections_per_host,
@@ -995,13 +1059,48 @@ fn any_client_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> ClientCas
         show(&user_agent),
         show(&ca_file),
         show(&proxy),
-        show(&temp_dir)
+        show(&temp_dir),
+        o.enable_cookies,
+        show(&cookie_file),
+        o.https_only,
+        show(&doh_url),
     );
     ClientCase {
         opts: o,
         desc,
         proxy_local,
         temp_dir_ours,
+    }
+}
+
+/// A `const char *const *` list with its count, from `pool` and random
+/// text; now and then a count with a NULL array.
+fn any_text_list(
+    rng: &mut Rng,
+    arena: &mut Arena,
+    pool: &[&[u8]],
+) -> ((*const *const c_char, usize), String) {
+    match rng.below(8) {
+        0..=3 => ((ptr::null(), 0), "NULL".into()),
+        4 => ((ptr::null(), rng.range(1..=3)), "NULL with a count".into()),
+        _ => {
+            let entries: Vec<Vec<u8>> = (0..rng.range(1..=3))
+                .map(|_| match rng.below(5) {
+                    0 => any_text(rng),
+                    _ => rng.pick(pool).to_vec(),
+                })
+                .collect();
+            let desc = entries
+                .iter()
+                .map(|e| escape(e, SHOWN))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let pointers: Vec<*const c_char> = entries.iter().map(|e| arena.c_string(e)).collect();
+            (
+                (arena.pointer_array(pointers), entries.len()),
+                format!("[{desc}]"),
+            )
+        }
     }
 }
 
@@ -1347,7 +1446,12 @@ impl<'a> Case<'a> {
             Kind::Upload => "upload",
         };
         let call = format!("{name} = nettask_{kind_name}_create({})", r.desc);
-        let allowed = [NETTASK_OK, NETTASK_E_INVALID_ARGUMENT, NETTASK_E_FILE];
+        let allowed = [
+            NETTASK_OK,
+            NETTASK_E_INVALID_ARGUMENT,
+            NETTASK_E_FILE,
+            NETTASK_E_BLOCKED,
+        ];
         self.check(&call, code, &allowed);
         self.calls.push(("create", code));
         if code != NETTASK_OK {
@@ -1393,6 +1497,7 @@ impl<'a> Case<'a> {
             15 => self.release(i),
             16 => self.create(),
             17 if self.which == Which::Fresh && !self.client_freed => self.free_client(),
+            17 if !self.client_freed => self.jar_or_dns_call(),
             18 => {
                 // A listener call with a NULL task.
                 let code = unsafe_null_listener_call(&mut self.rng);
@@ -1403,6 +1508,73 @@ impl<'a> Case<'a> {
                 );
             }
             _ => self.start(i), // a second start, usually
+        }
+    }
+
+    /// One of the cookie-jar or DNS calls on the case's client, with
+    /// arbitrary arguments (a client without a jar answers INVALID_STATE).
+    fn jar_or_dns_call(&mut self) {
+        let client = self.client;
+        let line = match self.rng.below(4) {
+            0 => b"127.0.0.1\tFALSE\t/\tFALSE\t0\tn\tv".to_vec(),
+            1 => b"Set-Cookie: n=v; Domain=127.0.0.1; Path=/".to_vec(),
+            _ => any_text(&mut self.rng),
+        };
+        let line_c = self.arena.c_string(&line);
+        let states = [
+            NETTASK_OK,
+            NETTASK_E_INVALID_ARGUMENT,
+            NETTASK_E_INVALID_STATE,
+        ];
+        // SAFETY: a live client (not freed by this case), C strings from
+        // the arena, a writable out pointer.
+        unsafe {
+            match self.rng.below(5) {
+                0 => {
+                    let code = nettask_client_set_cookie(client, line_c);
+                    let call = format!(
+                        "nettask_client_set_cookie(client, {})",
+                        escape(&line, SHOWN)
+                    );
+                    self.check(&call, code, &states);
+                }
+                1 => {
+                    let mut out = ptr::dangling_mut::<c_char>();
+                    let code = nettask_client_cookies(client, &mut out);
+                    self.check("nettask_client_cookies(client, &out)", code, &states[..]);
+                    if (code == NETTASK_OK) == out.is_null() {
+                        self.find(
+                            "client_cookies: *out does not match the code",
+                            format!("{out:?}"),
+                        );
+                    }
+                    nettask_string_free(out);
+                }
+                2 => {
+                    let code = nettask_client_clear_cookies(client);
+                    self.check("nettask_client_clear_cookies(client)", code, &states);
+                }
+                3 => {
+                    let code = nettask_client_save_cookies(client);
+                    let allowed = [NETTASK_OK, NETTASK_E_INVALID_STATE, NETTASK_E_FILE];
+                    self.check("nettask_client_save_cookies(client)", code, &allowed);
+                }
+                _ => {
+                    let port = *self.rng.pick(&[0, 1, 443, 65535]);
+                    let addresses = self.rng.chance(1, 2).then(|| match self.rng.below(3) {
+                        0 => b"127.0.0.1,[::1]".to_vec(),
+                        _ => any_text(&mut self.rng),
+                    });
+                    let addresses_c = self.arena.opt_c_string(&addresses);
+                    let code = nettask_client_add_resolve(client, line_c, port, addresses_c);
+                    let call = format!(
+                        "nettask_client_add_resolve(client, {}, {port}, {})",
+                        escape(&line, SHOWN),
+                        show(&addresses)
+                    );
+                    self.check(&call, code, &[NETTASK_OK, NETTASK_E_INVALID_ARGUMENT]);
+                }
+            }
         }
     }
 
@@ -1542,7 +1714,12 @@ impl<'a> Case<'a> {
         // SAFETY: the client this case made, freed once, not from a
         // listener.
         let code = unsafe { nettask_client_free(self.client) };
-        self.check("nettask_client_free(client)", code, &[NETTASK_OK]);
+        // NETTASK_E_FILE: its jar file could not be saved (freed anyway).
+        self.check(
+            "nettask_client_free(client)",
+            code,
+            &[NETTASK_OK, NETTASK_E_FILE],
+        );
         self.client_freed = true;
         for slot in &self.slots {
             if slot.exact && slot.probe.completions() != 1 {
@@ -1592,7 +1769,10 @@ impl<'a> Case<'a> {
                 .iter()
                 .map(|p| escape(p.as_os_str().as_encoded_bytes(), 200))
                 .collect();
-            self.find("a failed download left a file behind", names.join(", "));
+            self.find(
+                "a failed download (or jar save) left a file behind",
+                names.join(", "),
+            );
             for p in left {
                 let _ = std::fs::remove_file(&p).or_else(|_| std::fs::remove_dir_all(&p));
             }
@@ -1620,10 +1800,24 @@ impl<'a> Case<'a> {
     }
 }
 
+/// What a case left in the scratch directory, but the cookie jars its
+/// clients saved there (removed here; a jar's temporary file is a
+/// leftover).
 fn leftovers(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    entries
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            let jar = name.starts_with("jar-") && !name.ends_with(".tmp");
+            if jar {
+                let _ = std::fs::remove_file(p);
+            }
+            !jar
+        })
+        .collect()
 }
 
 /// Calls the on/off function of `event`.
