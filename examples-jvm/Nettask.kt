@@ -66,7 +66,8 @@ class RequestOptions : Structure() {
 @Structure.FieldOrder(
     "version", "max_concurrent_tasks", "max_connections_per_host", "default_timeout_ms",
     "user_agent", "ca_file", "proxy", "temp_dir", "enable_cookies", "cookie_file",
-    "allowed_hosts", "allowed_host_count", "https_only", "resolve", "resolve_count", "doh_url"
+    "allowed_hosts", "allowed_host_count", "https_only", "resolve", "resolve_count", "doh_url",
+    "delivery", "max_queued_bytes"
 )
 /** nettask_client_options as version 2 of the header lays it out. */
 class ClientOptions : Structure() {
@@ -91,6 +92,8 @@ class ClientOptions : Structure() {
     @JvmField var resolve: Pointer? = null
     @JvmField var resolve_count: SizeT = SizeT()
     @JvmField var doh_url: String? = null
+    @JvmField var delivery: Int = 0
+    @JvmField var max_queued_bytes: Long = 0
 }
 
 @Structure.FieldOrder("status_code", "http_version", "headers", "header_count", "cookies", "cookie_count")

@@ -14,9 +14,12 @@
  *   listeners callbacks for a task's events: headers, chunks, progress, complete
  *
  * Threading: every listener of a client runs on that client's event thread,
- * one at a time. A listener must not block; it may call any nettask_*
- * function except nettask_client_free of its own client. Every other call is
- * allowed from any thread and never blocks on network I/O.
+ * one at a time (or, with delivery = NETTASK_DELIVERY_QUEUED, inside
+ * nettask_client_dispatch on the thread that calls it, e.g. a JS engine's).
+ * A listener must not block; it may call any nettask_* function except
+ * nettask_client_free of its own client. Every other call is allowed from
+ * any thread and never blocks on network I/O (dispatch waits for events
+ * up to its timeout: that is its purpose).
  *
  * Memory: the library copies what you pass in before the call returns.
  * What it hands to a listener is borrowed for the duration of that call.
@@ -162,6 +165,16 @@ const char *nettask_version(void);
 #define NETTASK_CLIENT_OPTIONS_VERSION 2
 
 /**
+ * `delivery`: listeners run on the client's event thread.
+ */
+#define NETTASK_DELIVERY_EVENT_THREAD 0
+
+/**
+ * `delivery`: listeners run inside `nettask_client_dispatch`.
+ */
+#define NETTASK_DELIVERY_QUEUED 1
+
+/**
  * A client: one event thread and one libcurl multi handle running tasks.
  * Opaque; create with `nettask_client_new`, free with `nettask_client_free`.
  */
@@ -255,6 +268,20 @@ typedef struct nettask_client_options {
    * NULL (init) = the system resolver.
    */
   const char *doh_url;
+  /**
+   * Where listeners run: NETTASK_DELIVERY_EVENT_THREAD (init) on the
+   * client's event thread as events happen, or NETTASK_DELIVERY_QUEUED
+   * inside `nettask_client_dispatch`, on the thread that calls it (a JS
+   * engine's). Another value is NETTASK_E_INVALID_ARGUMENT.
+   */
+  uint32_t delivery;
+  /**
+   * Queued delivery: how many body bytes (chunks and server-sent
+   * events) of one task may wait undispatched before its transfer
+   * pauses; it resumes when the host has dispatched half of them. One
+   * libcurl write may overshoot it. 0 (init) = 8 MiB.
+   */
+  uint64_t max_queued_bytes;
 } nettask_client_options;
 
 /**
@@ -296,7 +323,9 @@ struct nettask_client *nettask_client_default(void);
 /**
  * Aborts every unfinished task of the client (each completes with
  * NETTASK_E_SHUTDOWN), waits until those completions have been delivered
- * and the event thread has exited, saves the cookie jar to its
+ * (in queued delivery: on the calling thread, before this returns, with
+ * every completion already decided; other queued events are dropped) and
+ * the event thread has exited, saves the cookie jar to its
  * `cookie_file`, then frees the client. Task handles stay valid until
  * released; calls on them return NETTASK_E_SHUTDOWN. Do not use `client`
  * after this returns NETTASK_OK or NETTASK_E_FILE.
@@ -305,7 +334,8 @@ struct nettask_client *nettask_client_default(void);
  * freed all the same and the previous file is left as it was (call
  * `nettask_client_save_cookies` first to handle that while the jar is
  * still there). Returns NETTASK_E_INVALID_STATE, freeing nothing, when
- * called from a listener of this client. Freeing the default client does
+ * called from a listener of this client (on its event thread, or inside
+ * its `nettask_client_dispatch`). Freeing the default client does
  * nothing. NULL is NETTASK_E_INVALID_ARGUMENT.
  */
 nettask_code nettask_client_free(struct nettask_client *client);
@@ -327,6 +357,35 @@ nettask_code nettask_client_add_resolve(struct nettask_client *client,
                                         const char *host,
                                         uint16_t port,
                                         const char *addresses);
+
+/**
+ * Queued delivery: a descriptor (an eventfd; a pipe where there is none)
+ * that is readable while events wait for `nettask_client_dispatch`, to
+ * watch in the host's own loop (poll, epoll, kqueue, a libuv poll handle,
+ * an Android Looper). It belongs to the client: do not read or close it.
+ * -1 for a client in event-thread mode, or NULL.
+ */
+int nettask_client_event_fd(struct nettask_client *client);
+
+/**
+ * Queued delivery: runs the listeners of waiting events on the calling
+ * thread, in order, waiting up to `timeout_ms` for the first event, and
+ * returns once no event waits. Listeners are looked up as each event is
+ * dispatched, so on/off take effect for every event not yet dispatched;
+ * every listener rule holds (per-task order, headers before chunks,
+ * complete exactly once and last, nothing but the completion once
+ * `nettask_abort` has returned). `*dispatched` (may be NULL) is set to
+ * the number of listener calls made. Calls from two threads run one after
+ * the other.
+ *
+ * Returns NETTASK_E_INVALID_STATE for a client in event-thread mode or a
+ * call from a listener this dispatch is running; NULL `client` is
+ * NETTASK_E_INVALID_ARGUMENT. It may block up to `timeout_ms`: that is
+ * its purpose.
+ */
+nettask_code nettask_client_dispatch(struct nettask_client *client,
+                                     uint32_t timeout_ms,
+                                     size_t *dispatched);
 
 /**
  * Fills `*opts` with the defaults and the struct version of this header.

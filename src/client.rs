@@ -12,7 +12,7 @@ use crate::event_loop::EventLoop;
 use crate::inbox::Command;
 use crate::options::{ClientOptions, RequestOptions};
 use crate::result::TaskKind;
-use crate::task::{Task, TaskInbox};
+use crate::task::{Task, TaskInbox, TaskQueue};
 use crate::util::lock;
 
 /// A set of tasks sharing one libcurl multi handle and one event thread.
@@ -93,11 +93,29 @@ impl Client {
         if self.inbox.is_closed() {
             return Err(Error::shutdown());
         }
-        Ok(Arc::new(Task::new(kind, Arc::clone(&self.inbox), options)))
+        let queue = self.state.queue.clone();
+        Ok(Task::new(kind, Arc::clone(&self.inbox), options, queue))
     }
 
     fn on_event_thread(&self) -> bool {
         std::thread::current().id() == self.thread_id
+    }
+
+    fn queue(&self) -> Result<&TaskQueue, Error> {
+        self.state.queue.as_deref().ok_or_else(|| {
+            Error::invalid_state("the client delivers on its event thread, not queued")
+        })
+    }
+
+    /// Queued delivery: the descriptor that is readable while events wait.
+    pub fn event_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.state.queue.as_ref().map(|q| q.fd())
+    }
+
+    /// Queued delivery: runs waiting events' listeners on this thread,
+    /// waiting up to `timeout` for the first; returns the listener calls.
+    pub fn dispatch(&self, timeout: std::time::Duration) -> Result<usize, Error> {
+        self.queue()?.dispatch(timeout)
     }
 
     fn jar(&self) -> Result<&CookieJar, Error> {
@@ -138,7 +156,13 @@ impl Client {
     /// (from a listener), and with `File` when the jar cannot be saved
     /// (the client is shut down all the same).
     pub fn shutdown(&self) -> Result<(), Error> {
-        if self.on_event_thread() {
+        let in_listener = self.on_event_thread()
+            || self
+                .state
+                .queue
+                .as_ref()
+                .is_some_and(|q| q.dispatching_here());
+        if in_listener {
             return Err(Error::invalid_state(
                 "nettask_client_free cannot be called from a listener of the same client",
             ));
@@ -147,9 +171,12 @@ impl Client {
         let Some(thread) = lock(&self.thread).take() else {
             return Ok(()); // shut down before
         };
-        thread
-            .join()
-            .map_err(|_| Error::new(Code::NETTASK_E_INTERNAL, "the event thread panicked"))?;
+        let joined = thread.join();
+        // Every completion owed, decided by the loop, runs on this thread.
+        if let Some(queue) = &self.state.queue {
+            queue.drain_completions();
+        }
+        joined.map_err(|_| Error::new(Code::NETTASK_E_INTERNAL, "the event thread panicked"))?;
         match &self.state.jar {
             Some(jar) if jar.has_file() => jar.save(),
             _ => Ok(()),

@@ -1,13 +1,17 @@
 //! What a client's façade and its event thread share, besides the inbox:
-//! the options, the cookie jar, the network policy and the DNS overrides.
+//! the options, the cookie jar, the network policy, the DNS overrides and
+//! the queue of queued delivery.
 //! The event loop holds its reference until it has dropped every easy
 //! handle, so the jar's share handle outlives them.
 
+use std::sync::Arc;
+
 use crate::cookies::CookieJar;
 use crate::dns::Dns;
-use crate::error::Error;
-use crate::options::ClientOptions;
+use crate::error::{Code, Error};
+use crate::options::{ClientOptions, Delivery};
 use crate::policy::Policy;
+use crate::task::TaskQueue;
 
 pub(crate) struct ClientState {
     pub options: ClientOptions,
@@ -15,6 +19,8 @@ pub(crate) struct ClientState {
     pub jar: Option<CookieJar>,
     pub policy: Policy,
     pub dns: Dns,
+    /// Queued delivery: where the tasks' events wait for the host.
+    pub queue: Option<Arc<TaskQueue>>,
 }
 
 impl ClientState {
@@ -29,11 +35,23 @@ impl ClientState {
             true => Some(CookieJar::new(options.cookie_file.clone())?),
             false => None,
         };
+        let queue = match options.delivery {
+            Delivery::EventThread => None,
+            Delivery::Queued => Some(Arc::new(TaskQueue::new(options.max_queued_bytes).map_err(
+                |e| {
+                    Error::new(
+                        Code::NETTASK_E_INTERNAL,
+                        format!("cannot make the delivery queue's descriptor: {e}"),
+                    )
+                },
+            )?)),
+        };
         Ok(ClientState {
             options,
             jar,
             policy,
             dns,
+            queue,
         })
     }
 }

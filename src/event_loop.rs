@@ -223,6 +223,7 @@ impl EventLoop {
             match command {
                 Command::Start(task) => self.waiting.push_back(task),
                 Command::Abort(task) => self.abort(&task),
+                Command::Resume(task) => self.resume(&task),
                 Command::Shutdown => self.shutting_down = true,
             }
         }
@@ -235,6 +236,22 @@ impl EventLoop {
             // (no scan of the queue, which may hold thousands).
             NO_SLOT => complete_unrun(task, &Failure::aborted()),
             slot => self.abort_running(slot),
+        }
+    }
+
+    /// Unpauses a transfer that paused for the host to drain its queued
+    /// events (libcurl hands over the data it held at once).
+    fn resume(&mut self, task: &Arc<Task>) {
+        let slot = task.slot.load(Ordering::Relaxed);
+        if let Some(running) = self.running.get(slot).and_then(Option::as_ref)
+            && running
+                .handle
+                .get_ref()
+                .0
+                .as_ref()
+                .is_some_and(|t| Arc::ptr_eq(t.task(), task))
+        {
+            let _ = running.handle.unpause_write();
         }
     }
 
@@ -451,7 +468,7 @@ impl EventLoop {
         // SAFETY: `easy` is the transfer's live easy handle, and only the
         // event thread (this one) uses it.
         let result = unsafe { transfer.into_result(ending, detail, easy, hop_start, rtt) };
-        task.complete(&result);
+        task.complete(result);
     }
 
     /// Fails transfers on which no byte arrived for their idle timeout.
@@ -519,5 +536,5 @@ fn connection_rtt(easy: *mut curl_sys::CURL) -> Option<Duration> {
 /// Completes a task that never reached libcurl.
 fn complete_unrun(task: &Task, failure: &Failure) {
     let profile = Profile::not_run(task.started_at().elapsed());
-    task.complete(&TaskResult::failed(task.kind(), failure, profile));
+    task.complete(TaskResult::failed(task.kind(), failure, profile));
 }

@@ -17,6 +17,8 @@ use crate::util::lock;
 pub enum Command<T> {
     Start(T),
     Abort(T),
+    /// The host drained a paused transfer's queued events (queued delivery).
+    Resume(T),
     Shutdown,
 }
 

@@ -9,15 +9,16 @@
 //! (WHATWG URLs), `options`, `redirect` (fetch's next hop), `response`,
 //! `profile`, `result`, `listeners`, `task`, `cookies` (the client's jar),
 //! `policy` (allowed hosts, https only), `dns` (overrides, DoH),
-//! `client_state` (what the façade and the thread share), `transfer` (one
-//! per kind, with its body sinks), `event_loop`, `client`. Room for what
-//! comes next: `delivery.rs` (queued delivery on the host's thread).
+//! `delivery` (queued delivery on the host's thread), `client_state` (what
+//! the façade and the thread share), `transfer` (one per kind, with its
+//! body sinks), `event_loop`, `client`.
 
 mod client;
 mod client_state;
 mod cookies;
 mod curl_info;
 mod decoding;
+mod delivery;
 mod dns;
 mod error;
 mod event_loop;

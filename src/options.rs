@@ -35,6 +35,21 @@ pub struct ClientOptions {
     pub resolve: Vec<String>,
     /// Resolve names through DNS-over-HTTPS at this https URL.
     pub doh_url: Option<String>,
+    /// Where listeners run.
+    pub delivery: Delivery,
+    /// Queued delivery: a task's body bytes waiting for the host before its
+    /// transfer pauses; 0 = 8 MiB.
+    pub max_queued_bytes: u64,
+}
+
+/// Where a client's listeners run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// On the client's event thread, as events happen.
+    #[default]
+    EventThread,
+    /// Inside `dispatch`, on the host's thread.
+    Queued,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,6 +70,8 @@ impl Default for ClientOptions {
             https_only: false,
             resolve: Vec::new(),
             doh_url: None,
+            delivery: Delivery::EventThread,
+            max_queued_bytes: 0,
         }
     }
 }

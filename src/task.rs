@@ -1,11 +1,12 @@
 //! A task: its state, its listeners, and the one completion it delivers.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
+use crate::delivery::{Event, Queue, Target};
 use crate::error::Error;
-use crate::framing::SseEvent;
+use crate::framing::{OwnedSseEvent, SseEvent};
 use crate::inbox::{Command, Inbox};
 use crate::listeners::ListenerSet;
 use crate::options::RequestOptions;
@@ -15,6 +16,9 @@ use crate::util::lock;
 
 /// The event loop's inbox, as tasks and the client see it.
 pub(crate) type TaskInbox = Inbox<Arc<Task>>;
+
+/// A client's queue of undispatched events, in queued delivery.
+pub(crate) type TaskQueue = Queue<Arc<Task>>;
 
 pub type HeadersListener = dyn Fn(&Task, &ResponseHead) + Send + Sync;
 pub type ChunkListener = dyn Fn(&Task, &[u8]) + Send + Sync;
@@ -62,11 +66,25 @@ pub struct Task {
     listeners: Listeners,
     /// The event loop's index for this task's transfer; only it writes this.
     pub(crate) slot: AtomicUsize,
+    /// Queued delivery: the client's queue, and this task's place in it.
+    queue: Option<Arc<TaskQueue>>,
+    me: Weak<Task>,
+    /// Body bytes of this task waiting in the queue.
+    queued_bytes: AtomicU64,
+    /// The transfer paused itself until the host drains the queue.
+    paused: AtomicBool,
 }
 
 impl Task {
-    pub(crate) fn new(kind: TaskKind, inbox: Arc<TaskInbox>, options: RequestOptions) -> Task {
-        Task {
+    /// A task of a client whose events go to `queue` (queued delivery) or
+    /// straight to the listeners on the event thread (`None`).
+    pub(crate) fn new(
+        kind: TaskKind,
+        inbox: Arc<TaskInbox>,
+        options: RequestOptions,
+        queue: Option<Arc<TaskQueue>>,
+    ) -> Arc<Task> {
+        Arc::new_cyclic(|me| Task {
             kind,
             inbox,
             options: Mutex::new(Some(options)),
@@ -75,7 +93,11 @@ impl Task {
             started_at: OnceLock::new(),
             listeners: Listeners::default(),
             slot: AtomicUsize::new(NO_SLOT),
-        }
+            queue,
+            me: me.clone(),
+            queued_bytes: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
+        })
     }
 
     pub fn kind(&self) -> TaskKind {
@@ -149,22 +171,76 @@ impl Task {
         !self.is_aborted() && !self.is_done()
     }
 
+    /// In queued delivery, queues `event` (made only then) and says so.
+    fn queued(&self, event: impl FnOnce() -> Event) -> bool {
+        let Some(queue) = &self.queue else {
+            return false;
+        };
+        if let (true, Some(me)) = (self.live(), self.me.upgrade()) {
+            let event = event();
+            self.queued_bytes
+                .fetch_add(event.queued_bytes(), Ordering::SeqCst);
+            queue.push(me, event);
+        }
+        true
+    }
+
     pub(crate) fn emit_headers(&self, head: &ResponseHead) {
-        self.listeners.headers.dispatch(|f| {
-            self.live() && {
-                f(self, head);
-                true
-            }
-        });
+        if !self.queued(|| Event::Headers(head.clone())) {
+            self.listeners.headers.dispatch(|f| {
+                self.live() && {
+                    f(self, head);
+                    true
+                }
+            });
+        }
     }
 
     pub(crate) fn emit_chunk(&self, data: &[u8]) {
-        self.listeners.chunk.dispatch(|f| {
-            self.live() && {
-                f(self, data);
-                true
-            }
-        });
+        if !self.queued(|| Event::Chunk(data.to_vec())) {
+            self.listeners.chunk.dispatch(|f| {
+                self.live() && {
+                    f(self, data);
+                    true
+                }
+            });
+        }
+    }
+
+    /// Whether the transfer must pause before taking more body bytes: in
+    /// queued delivery, when `max_queued_bytes` of this task wait for the
+    /// host. The host's draining resumes it (see `drained`).
+    pub(crate) fn must_pause(&self) -> bool {
+        let Some(queue) = &self.queue else {
+            return false;
+        };
+        let full = || self.queued_bytes.load(Ordering::SeqCst) >= queue.max_queued_bytes;
+        if !full() {
+            return false;
+        }
+        self.paused.store(true, Ordering::SeqCst);
+        // Drained meanwhile: go on, unless the host already took the flag
+        // (then its resume is on its way, and the pause must happen).
+        full() || !self.paused.swap(false, Ordering::SeqCst)
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// `bytes` of this task left the queue; resumes a paused transfer once
+    /// half the budget is free.
+    fn drained(&self, bytes: u64) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        let left = self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst) - bytes;
+        if left < queue.max_queued_bytes / 2
+            && self.paused.swap(false, Ordering::SeqCst)
+            && let Some(me) = self.me.upgrade()
+        {
+            let _ = self.inbox.send(Command::Resume(me));
+        }
     }
 
     /// Whether server-sent events are listened to (the body is parsed
@@ -174,26 +250,31 @@ impl Task {
     }
 
     pub(crate) fn emit_sse(&self, event: &SseEvent) {
-        self.listeners.sse.dispatch(|f| {
-            self.live() && {
-                f(self, event);
-                true
-            }
-        });
+        if !self.queued(|| Event::Sse(OwnedSseEvent::new(event))) {
+            self.listeners.sse.dispatch(|f| {
+                self.live() && {
+                    f(self, event);
+                    true
+                }
+            });
+        }
     }
 
     pub(crate) fn emit_progress(&self, progress: &Progress) {
-        self.listeners.progress.dispatch(|f| {
-            self.live() && {
-                f(self, progress);
-                true
-            }
-        });
+        if !self.queued(|| Event::Progress(*progress)) {
+            self.listeners.progress.dispatch(|f| {
+                self.live() && {
+                    f(self, progress);
+                    true
+                }
+            });
+        }
     }
 
-    /// Delivers the completion, once: later calls do nothing. Afterwards
-    /// the listeners are dropped.
-    pub(crate) fn complete(&self, result: &TaskResult) -> bool {
+    /// Decides the completion, once (later calls do nothing), and delivers
+    /// it: now, or in queued delivery when the host dispatches it.
+    /// Afterwards the listeners are dropped.
+    pub(crate) fn complete(&self, result: TaskResult) -> bool {
         if self
             .state
             .compare_exchange(STARTED, DONE, Ordering::SeqCst, Ordering::SeqCst)
@@ -201,11 +282,77 @@ impl Task {
         {
             return false;
         }
+        match (&self.queue, self.me.upgrade()) {
+            (Some(queue), Some(me)) => queue.push(me, Event::Complete(Box::new(result))),
+            _ => {
+                self.deliver_completion(&result);
+            }
+        }
+        true
+    }
+
+    fn deliver_completion(&self, result: &TaskResult) -> usize {
+        let mut calls = 0;
         self.listeners.complete.dispatch(|f| {
             f(self, result);
+            calls += 1;
             true
         });
         self.listeners.clear();
-        true
+        calls
+    }
+}
+
+/// Dispatching from the queue: listeners are looked up now, and nothing
+/// but the completion runs once `nettask_abort` has returned.
+impl Target for Arc<Task> {
+    fn deliver(&self, event: Event) -> usize {
+        self.drained(event.queued_bytes());
+        let live = !self.is_aborted();
+        let mut calls = 0;
+        let mut count = || {
+            calls += 1;
+            true
+        };
+        match &event {
+            Event::Complete(result) => return self.deliver_completion(result),
+            _ if !live => {}
+            Event::Headers(head) => self.listeners.headers.dispatch(|f| {
+                !self.is_aborted() && {
+                    f(self, head);
+                    count()
+                }
+            }),
+            Event::Chunk(data) => self.listeners.chunk.dispatch(|f| {
+                !self.is_aborted() && {
+                    f(self, data);
+                    count()
+                }
+            }),
+            Event::Progress(progress) => self.listeners.progress.dispatch(|f| {
+                !self.is_aborted() && {
+                    f(self, progress);
+                    count()
+                }
+            }),
+            Event::Sse(sse) => {
+                let sse = sse.as_event();
+                self.listeners.sse.dispatch(|f| {
+                    !self.is_aborted() && {
+                        f(self, &sse);
+                        count()
+                    }
+                })
+            }
+        }
+        calls
+    }
+
+    fn discard(&self, event: Event) {
+        self.drained(event.queued_bytes());
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(self, other)
     }
 }

@@ -1,8 +1,9 @@
 //! Client functions and types of the C API.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::mem::{offset_of, size_of};
 use std::ptr;
+use std::time::Duration;
 
 use once_cell::sync::OnceCell;
 
@@ -11,7 +12,7 @@ use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::client::Client;
 use crate::error::{Error, nettask_code};
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, Delivery};
 
 /// The version of `nettask_client_options` this header describes.
 pub const NETTASK_CLIENT_OPTIONS_VERSION: u32 = 2;
@@ -83,7 +84,22 @@ pub struct nettask_client_options {
     /// https:// URL, verified with `ca_file`; overrides still come first.
     /// NULL (init) = the system resolver.
     pub doh_url: *const c_char,
+    /// Where listeners run: NETTASK_DELIVERY_EVENT_THREAD (init) on the
+    /// client's event thread as events happen, or NETTASK_DELIVERY_QUEUED
+    /// inside `nettask_client_dispatch`, on the thread that calls it (a JS
+    /// engine's). Another value is NETTASK_E_INVALID_ARGUMENT.
+    pub delivery: u32,
+    /// Queued delivery: how many body bytes (chunks and server-sent
+    /// events) of one task may wait undispatched before its transfer
+    /// pauses; it resumes when the host has dispatched half of them. One
+    /// libcurl write may overshoot it. 0 (init) = 8 MiB.
+    pub max_queued_bytes: u64,
 }
+
+/// `delivery`: listeners run on the client's event thread.
+pub const NETTASK_DELIVERY_EVENT_THREAD: u32 = 0;
+/// `delivery`: listeners run inside `nettask_client_dispatch`.
+pub const NETTASK_DELIVERY_QUEUED: u32 = 1;
 
 const _: () = assert!(std::mem::offset_of!(nettask_client_options, version) == 0);
 
@@ -110,6 +126,8 @@ impl Versioned for nettask_client_options {
             resolve: ptr::null(),
             resolve_count: 0,
             doh_url: ptr::null(),
+            delivery: NETTASK_DELIVERY_EVENT_THREAD,
+            max_queued_bytes: 0,
         }
     }
 }
@@ -221,7 +239,9 @@ pub extern "C" fn nettask_client_default() -> *mut nettask_client {
 
 /// Aborts every unfinished task of the client (each completes with
 /// NETTASK_E_SHUTDOWN), waits until those completions have been delivered
-/// and the event thread has exited, saves the cookie jar to its
+/// (in queued delivery: on the calling thread, before this returns, with
+/// every completion already decided; other queued events are dropped) and
+/// the event thread has exited, saves the cookie jar to its
 /// `cookie_file`, then frees the client. Task handles stay valid until
 /// released; calls on them return NETTASK_E_SHUTDOWN. Do not use `client`
 /// after this returns NETTASK_OK or NETTASK_E_FILE.
@@ -230,7 +250,8 @@ pub extern "C" fn nettask_client_default() -> *mut nettask_client {
 /// freed all the same and the previous file is left as it was (call
 /// `nettask_client_save_cookies` first to handle that while the jar is
 /// still there). Returns NETTASK_E_INVALID_STATE, freeing nothing, when
-/// called from a listener of this client. Freeing the default client does
+/// called from a listener of this client (on its event thread, or inside
+/// its `nettask_client_dispatch`). Freeing the default client does
 /// nothing. NULL is NETTASK_E_INVALID_ARGUMENT.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_free(client: *mut nettask_client) -> nettask_code {
@@ -280,6 +301,58 @@ pub unsafe extern "C" fn nettask_client_add_resolve(
     })
 }
 
+/// Queued delivery: a descriptor (an eventfd; a pipe where there is none)
+/// that is readable while events wait for `nettask_client_dispatch`, to
+/// watch in the host's own loop (poll, epoll, kqueue, a libuv poll handle,
+/// an Android Looper). It belongs to the client: do not read or close it.
+/// -1 for a client in event-thread mode, or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_client_event_fd(client: *mut nettask_client) -> c_int {
+    let mut fd = -1;
+    guard_void(|| {
+        // SAFETY: NULL or a live handle, by contract.
+        fd = unsafe { client_ref(client) }?.event_fd().unwrap_or(-1);
+        Ok(())
+    });
+    fd
+}
+
+/// Queued delivery: runs the listeners of waiting events on the calling
+/// thread, in order, waiting up to `timeout_ms` for the first event, and
+/// returns once no event waits. Listeners are looked up as each event is
+/// dispatched, so on/off take effect for every event not yet dispatched;
+/// every listener rule holds (per-task order, headers before chunks,
+/// complete exactly once and last, nothing but the completion once
+/// `nettask_abort` has returned). `*dispatched` (may be NULL) is set to
+/// the number of listener calls made. Calls from two threads run one after
+/// the other.
+///
+/// Returns NETTASK_E_INVALID_STATE for a client in event-thread mode or a
+/// call from a listener this dispatch is running; NULL `client` is
+/// NETTASK_E_INVALID_ARGUMENT. It may block up to `timeout_ms`: that is
+/// its purpose.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nettask_client_dispatch(
+    client: *mut nettask_client,
+    timeout_ms: u32,
+    dispatched: *mut usize,
+) -> nettask_code {
+    guard(|| {
+        if !dispatched.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { dispatched.write(0) };
+        }
+        // SAFETY: NULL or a live handle, by contract.
+        let client = unsafe { client_ref(client) }?;
+        let calls = client.dispatch(Duration::from_millis(timeout_ms.into()))?;
+        if !dispatched.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { dispatched.write(calls) };
+        }
+        Ok(())
+    })
+}
+
 /// # Safety
 /// `opts` points to a readable `nettask_client_options` of its version
 /// whose string fields are NULL or NUL-terminated.
@@ -316,6 +389,17 @@ pub(crate) unsafe fn client_options(
         options.https_only = flag(&raw const (*o).https_only);
         options.resolve = texts((*o).resolve, (*o).resolve_count, "resolve", "resolve_count")?;
         options.doh_url = text((*o).doh_url, "doh_url")?;
+        options.delivery = match (*o).delivery {
+            NETTASK_DELIVERY_EVENT_THREAD => Delivery::EventThread,
+            NETTASK_DELIVERY_QUEUED => Delivery::Queued,
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "delivery is {other}; it is NETTASK_DELIVERY_EVENT_THREAD or \
+                     NETTASK_DELIVERY_QUEUED (0, 1)"
+                )));
+            }
+        };
+        options.max_queued_bytes = (*o).max_queued_bytes;
     }
     Ok(options)
 }

@@ -7,8 +7,8 @@
 mod sse;
 mod utf8;
 
-pub use sse::SseEvent;
 pub(crate) use sse::SseParser;
+pub use sse::{OwnedSseEvent, SseEvent};
 
 /// How chunk events are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

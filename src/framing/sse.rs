@@ -21,6 +21,44 @@ pub struct SseEvent<'a> {
     pub retry_ms: i64,
 }
 
+/// An event kept past the listener call (queued delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedSseEvent {
+    event_type: CString,
+    /// The data, then a NUL (not part of it).
+    data_nul: Vec<u8>,
+    last_event_id: CString,
+    retry_ms: i64,
+}
+
+impl OwnedSseEvent {
+    pub fn new(event: &SseEvent) -> OwnedSseEvent {
+        let mut data_nul = Vec::with_capacity(event.data.len() + 1);
+        data_nul.extend_from_slice(event.data);
+        data_nul.push(0);
+        OwnedSseEvent {
+            event_type: event.event_type.to_owned(),
+            data_nul,
+            last_event_id: event.last_event_id.to_owned(),
+            retry_ms: event.retry_ms,
+        }
+    }
+
+    /// The data's length.
+    pub fn data_len(&self) -> usize {
+        self.data_nul.len() - 1
+    }
+
+    pub fn as_event(&self) -> SseEvent<'_> {
+        SseEvent {
+            event_type: &self.event_type,
+            data: &self.data_nul[..self.data_len()],
+            last_event_id: &self.last_event_id,
+            retry_ms: self.retry_ms,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct SseParser {
     /// The start of a line that has not ended yet.

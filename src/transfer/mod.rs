@@ -174,8 +174,13 @@ impl Transfer {
     /// is when the transfer's connection last had bytes to read, which
     /// the callbacks may not have seen yet (a head trickling in).
     pub fn idle_deadline(&self, socket_read: Option<Instant>) -> Option<Instant> {
+        let idle = self.request.idle_timeout?;
+        // Paused for the host (queued delivery) is not the network idling.
+        if self.task.is_paused() {
+            return Some(Instant::now() + idle);
+        }
         let last = socket_read.map_or(self.last_activity, |at| at.max(self.last_activity));
-        Some(last + self.request.idle_timeout?)
+        Some(last + idle)
     }
 
     fn touch(&mut self) {
@@ -405,6 +410,10 @@ impl Handler for Transfer {
             let why = "the server sent a body without a valid status line and head";
             self.fail(Failure::new(Code::NETTASK_E_RECV, why));
             return Ok(0);
+        }
+        if self.task.must_pause() {
+            // libcurl keeps `data` and hands it over again on resume.
+            return Err(WriteError::Pause);
         }
         let mut decoder = self.decoder.take();
         let taken = match decoder.as_mut() {

@@ -1047,11 +1047,15 @@ fn any_client_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> ClientCas
         _ => Some(rng.pick(&[&b""[..], b"not a url", b"https://"]).to_vec()),
     };
     o.doh_url = arena.opt_c_string(&doh_url);
+    // Queued delivery would need a dispatching host thread: event-thread
+    // mode mostly, an unknown mode now and then.
+    o.delivery = if rng.chance(1, 10) { rng.u32() | 2 } else { 0 };
+    o.max_queued_bytes = rng.u64();
     let desc = format!(
         "{{version: {}, max_concurrent_tasks: {}, max_connections_per_host: {}, \
          default_timeout_ms: {}, user_agent: {}, ca_file: {}, proxy: {}, temp_dir: {}, \
          enable_cookies: {}, cookie_file: {}, allowed_hosts: {allowed_desc}, https_only: {}, \
-         resolve: {resolve_desc}, doh_url: {}}}",
+         resolve: {resolve_desc}, doh_url: {}, delivery: {}, max_queued_bytes: {}}}",
         o.version,
         o.max_concurrent_tasks,
         o.max_connections_per_host,
@@ -1064,6 +1068,8 @@ fn any_client_options(rng: &mut Rng, arena: &mut Arena, dir: &Path) -> ClientCas
         show(&cookie_file),
         o.https_only,
         show(&doh_url),
+        o.delivery,
+        o.max_queued_bytes,
     );
     ClientCase {
         opts: o,
