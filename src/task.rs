@@ -141,9 +141,11 @@ impl Task {
         Ok(())
     }
 
-    /// Asks the task to stop. Idempotent; never blocks.
+    /// Asks the task to stop. Idempotent; never blocks. After the
+    /// completion was decided it leaves the code, but in queued delivery
+    /// the task's undispatched events (all but the completion) are dropped.
     pub fn abort(self: &Arc<Self>) -> Result<(), Error> {
-        if self.is_done() || self.aborted.swap(true, Ordering::SeqCst) {
+        if self.aborted.swap(true, Ordering::SeqCst) || self.is_done() {
             return Ok(());
         }
         match self.state.load(Ordering::SeqCst) {

@@ -12,6 +12,7 @@ mod download;
 mod failures;
 mod hostile;
 mod listeners;
+mod queued;
 mod requests;
 mod streaming;
 mod upload;
