@@ -236,10 +236,8 @@ fn dispatch_and_free_from_a_dispatched_listener_are_refused() {
     let run = Run::request(&client, Opts::new(&server().url("/hello")));
     let ud = ptr::from_ref(&reentry).cast_mut().cast();
     // SAFETY: a live task; `reentry` outlives its completion.
-    assert_eq!(
-        unsafe { nettask_on_complete(run.task, Some(reenter), ud) },
-        NETTASK_OK
-    );
+    let code = unsafe { nettask_on_complete(run.task, Some(reenter), ud) };
+    assert_eq!(code, NETTASK_OK);
     run.start();
     pump(&client, &run.rec);
     assert_eq!(
