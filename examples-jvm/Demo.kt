@@ -1,6 +1,7 @@
 // A JVM host using nettask through JNA, the way an Android app would:
 // a request with headers and chunk listeners, a download with progress,
-// an upload (wx.uploadFile) with progress, and an abort from another thread.
+// an upload (wx.uploadFile) with progress, cookies (res.cookies and the
+// client's jar), and an abort from another thread.
 //
 //   usage: Demo BASE_URL     (the loopback test server)
 //
@@ -33,6 +34,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, kind: Kind = K
     var progressEvents = 0
     var lastProgress: Progress? = null
     @Volatile var listenerThread = ""
+    @Volatile var cookies = listOf<String>()
 
     private val onHeaders = object : HeadersCallback {
         override fun invoke(task: Pointer, head: Pointer, userData: Pointer?) {
@@ -69,6 +71,7 @@ class Task(client: Pointer, configure: RequestOptions.() -> Unit, kind: Kind = K
             errMsg = r.err_msg ?: ""
             status = r.status_code
             body = r.body()
+            cookies = r.cookieList()
             println("  complete: ${lib.nettask_code_name(r.code)} \"$errMsg\" status ${r.status_code}, " +
                 "${r.data_length} bytes, ${profile.protocol} in ${profile.total_us} us")
             done.countDown()
@@ -128,8 +131,11 @@ fun main(args: Array<String>) {
     }
     val base = args[0]
     println(lib.nettask_version())
+    val options = ClientOptions()
+    expect(lib.nettask_client_options_init_version(options, ClientOptions.VERSION) == 0, "client options")
+    options.enable_cookies = 1
     val out = PointerByReference()
-    expect(lib.nettask_client_new(null, out) == 0, "client: ${lib.nettask_last_error()}")
+    expect(lib.nettask_client_new(options, out) == 0, "client: ${lib.nettask_last_error()}")
     val client = out.value
 
     println("request with headers and chunk listeners: $base/stream")
@@ -179,6 +185,18 @@ fun main(args: Array<String>) {
     expect(sent != null && sent.progress == 100 && sent.total_bytes_sent == sent.total_bytes_expected_to_send &&
         sent.total_bytes_sent == upload.body.size.toLong(), "upload progress")
     photo.delete()
+
+    println("cookies: $base/cookies/set?lang=kotlin sets one on a 302, the jar sends it on")
+    val login = Task(client, { url = "$base/cookies/set?lang=kotlin" }).start().await()
+    expect(String(login.body) == "lang=kotlin", "the cookie sent after the redirect: ${String(login.body)}")
+    val tagged = Task(client, { url = "$base/set-cookie?c=a%3D1&c=b%3D2" }).start().await()
+    expect(tagged.cookies == listOf("a=1", "b=2"), "res.cookies ${tagged.cookies}")
+    val jarOut = PointerByReference()
+    expect(lib.nettask_client_cookies(client, jarOut) == 0, "read the jar")
+    val jar = jarOut.value.getString(0)
+    lib.nettask_string_free(jarOut.value)
+    expect(jar.lines().any { it.endsWith("\tlang\tkotlin") }, "the jar: $jar")
+    expect(lib.nettask_client_clear_cookies(client) == 0, "clear the jar")
 
     println("abort from another thread: $base/stall")
     val stalled = Task(client, { url = "$base/stall" }).start()

@@ -35,6 +35,7 @@ runs() { # variant build-directory prefix
   check "$name download" $pre "$dir/download" "$NETTASK_HTTP/bytes/2097152" "$out/file.bin"
   check "$name download is complete" test "$(stat -c %s "$out/file.bin")" = 2097152
   check "$name upload" $pre "$dir/upload" "$NETTASK_HTTP/multipart" "$out/file.bin" a=1
+  check "$name cookies (a jar file across a restart)" $pre "$dir/cookies" "$NETTASK_HTTP" "$out/jar.txt"
   rm -rf "$out"
 }
 export -f runs check

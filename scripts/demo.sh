@@ -25,5 +25,8 @@ exec scripts/with-server.sh bash -c '
   echo
   echo "== upload: that file as a form with two fields, with a progress bar"
   examples-c/build/upload "$NETTASK_HTTP/multipart" "$out/file.bin" title=demo "note=中文"
+  echo
+  echo "== cookies: a login that survives a restart, in a jar file"
+  examples-c/build/cookies "$NETTASK_HTTP" "$out/jar.txt"
   rm -rf "$out"
 '

@@ -213,20 +213,32 @@ impl CookieJar {
         let cookie = parse_line(line).map_err(|why| {
             Error::invalid_argument(format!("not a cookie line ({why}): {line:?}"))
         })?;
-        let mut control = lock(&self.control);
-        control
-            .cookie_list(line)
-            .map_err(|e| Error::invalid_argument(format!("libcurl refused the cookie: {e}")))?;
-        if cookie.check_kept
-            && !netscape_lines(&mut control)?
+        let refused = |e: &dyn std::fmt::Display| {
+            Error::invalid_argument(format!("libcurl refused the cookie ({e}): {line:?}"))
+        };
+        // libcurl drops a cookie it refuses without a word: try it in an
+        // empty jar of its own first, where finding it costs nothing
+        // (listing the shared jar would cost its size, under its lock).
+        if cookie.check_kept {
+            let mut trial = Easy::new();
+            trial.cookie_list(line).map_err(|e| refused(&e))?;
+            if !netscape_lines(&mut trial)?
                 .iter()
                 .any(|l| cookie.matches(l))
-        {
-            return Err(Error::invalid_argument(format!(
-                "libcurl's cookie engine refused the cookie (RFC 6265 rules): {line:?}"
-            )));
+            {
+                return Err(refused(&"RFC 6265 rules"));
+            }
         }
-        Ok(())
+        let mut control = lock(&self.control);
+        if cookie.is_header {
+            // libcurl takes at most 50 Set-Cookie lines per transfer, and
+            // the control handle never starts one: a reset (and a new link)
+            // starts its count again.
+            control.reset();
+            // SAFETY: the control handle is live and in no transfer.
+            unsafe { self.link(control.raw(), true) }.map_err(|e| refused(&e))?;
+        }
+        control.cookie_list(line).map_err(|e| refused(&e))
     }
 
     /// The jar in Netscape format, one cookie per line.
@@ -308,6 +320,12 @@ fn netscape_lines(control: &mut Easy) -> Result<Vec<String>, Error> {
 struct Cookie<'a> {
     name: &'a str,
     value: &'a str,
+    /// Without a leading dot or "#HttpOnly_".
+    domain: &'a str,
+    /// `None`: the Set-Cookie line names none (libcurl picks "/").
+    path: Option<&'a str>,
+    /// A "Set-Cookie:" line, not a Netscape one.
+    is_header: bool,
     /// False for a line that may delete rather than add (an expiry).
     check_kept: bool,
 }
@@ -316,8 +334,17 @@ impl Cookie<'_> {
     /// Whether a jar line (Netscape format) holds this cookie.
     fn matches(&self, jar_line: &str) -> bool {
         let fields: Vec<&str> = jar_line.split('\t').collect();
-        fields.len() == 7 && fields[5] == self.name && fields[6] == self.value
+        fields.len() == 7
+            && bare_domain(fields[0]).eq_ignore_ascii_case(self.domain)
+            && self.path.is_none_or(|p| p == fields[2])
+            && fields[5] == self.name
+            && fields[6] == self.value
     }
+}
+
+fn bare_domain(domain: &str) -> &str {
+    let domain = domain.strip_prefix("#HttpOnly_").unwrap_or(domain);
+    domain.strip_prefix('.').unwrap_or(domain)
 }
 
 /// Checks the form of a line `nettask_client_set_cookie` takes.
@@ -336,18 +363,24 @@ fn parse_line(line: &str) -> Result<Cookie<'_>, &'static str> {
             return Err("an empty cookie name");
         }
         let attribute = |wanted: &str| {
-            parts.clone().any(|a| {
-                let key = a.split('=').next().unwrap_or("").trim();
-                key.eq_ignore_ascii_case(wanted)
+            parts.clone().find_map(|a| {
+                let (key, value) = a.split_once('=').unwrap_or((a, ""));
+                key.trim()
+                    .eq_ignore_ascii_case(wanted)
+                    .then(|| value.trim())
             })
         };
-        if !attribute("domain") {
-            return Err("a Set-Cookie line needs a Domain attribute");
-        }
-        let check_kept = !attribute("max-age") && !attribute("expires");
+        let domain = attribute("domain")
+            .map(bare_domain)
+            .filter(|d| !d.is_empty())
+            .ok_or("a Set-Cookie line needs a Domain attribute")?;
+        let check_kept = attribute("max-age").is_none() && attribute("expires").is_none();
         return Ok(Cookie {
             name,
             value,
+            domain,
+            path: attribute("path").filter(|p| p.starts_with('/')),
+            is_header: true,
             check_kept,
         });
     }
@@ -356,7 +389,7 @@ fn parse_line(line: &str) -> Result<Cookie<'_>, &'static str> {
         return Err("a Netscape line has 7 tab-separated fields");
     };
     let bool_field = |f: &str| f.eq_ignore_ascii_case("true") || f.eq_ignore_ascii_case("false");
-    if domain.trim_start_matches("#HttpOnly_").is_empty() {
+    if bare_domain(domain).is_empty() {
         return Err("an empty domain");
     }
     if !bool_field(fields[1]) || !bool_field(fields[3]) {
@@ -374,6 +407,9 @@ fn parse_line(line: &str) -> Result<Cookie<'_>, &'static str> {
     Ok(Cookie {
         name,
         value,
+        domain: bare_domain(domain),
+        path: Some(path),
+        is_header: false,
         check_kept: expires == 0 || expires > unix_now(),
     })
 }

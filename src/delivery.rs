@@ -63,6 +63,10 @@ pub(crate) struct Queue<T> {
     pub max_queued_bytes: u64,
 }
 
+/// Room a new queued chunk starts with, so that the pieces joining it
+/// seldom move it.
+const CHUNK_CAPACITY: usize = 128 * 1024;
+
 /// `max_queued_bytes` when the options say 0.
 pub const DEFAULT_MAX_QUEUED_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -95,21 +99,36 @@ impl<T: Target> Queue<T> {
         self.signal.fd()
     }
 
-    /// Queues `event` of `task`. A chunk right after a chunk of the same
-    /// task joins it: one listener call instead of two, the same bytes.
+    /// Queues `event` of `task`.
     pub fn push(&self, task: T, event: Event) {
         let mut events = lock(&self.events);
-        if let (Event::Chunk(more), Some((last, Event::Chunk(data)))) = (&event, events.back_mut())
+        self.push_locked(&mut events, task, event);
+    }
+
+    /// Queues body bytes of `task`: copied once, onto the task's chunk at
+    /// the end of the queue when there is one (one listener call instead
+    /// of many, the same bytes).
+    pub fn push_chunk(&self, task: T, data: &[u8]) {
+        let mut events = lock(&self.events);
+        if let Some((last, Event::Chunk(queued))) = events.back_mut()
             && last.same(&task)
         {
-            data.extend_from_slice(more);
+            queued.extend_from_slice(data);
             return;
         }
-        if events.is_empty() {
-            self.signal.raise();
-        }
+        let mut chunk = Vec::with_capacity(data.len().max(CHUNK_CAPACITY));
+        chunk.extend_from_slice(data);
+        self.push_locked(&mut events, task, Event::Chunk(chunk));
+    }
+
+    fn push_locked(&self, events: &mut VecDeque<(T, Event)>, task: T, event: Event) {
+        let was_empty = events.is_empty();
         events.push_back((task, event));
-        self.arrived.notify_one();
+        // Only an empty queue has a dispatcher waiting, or a host to wake.
+        if was_empty {
+            self.signal.raise();
+            self.arrived.notify_one();
+        }
     }
 
     /// Whether the calling thread is inside `dispatch` (a listener it runs).
@@ -300,11 +319,11 @@ mod tests {
         assert_eq!(q.max_queued_bytes, DEFAULT_MAX_QUEUED_BYTES);
         assert!(!readable(q.fd()));
         let (a, b) = (Probe(1, Arc::clone(&log)), Probe(2, Arc::clone(&log)));
-        q.push(a.clone(), Event::Chunk(b"x".to_vec()));
+        q.push_chunk(a.clone(), b"x");
         assert!(readable(q.fd()));
-        q.push(a.clone(), Event::Chunk(b"y".to_vec()));
-        q.push(b.clone(), Event::Chunk(b"z".to_vec()));
-        q.push(a.clone(), Event::Chunk(b"w".to_vec()));
+        q.push_chunk(a.clone(), b"y");
+        q.push_chunk(b.clone(), b"z");
+        q.push_chunk(a.clone(), b"w");
         assert_eq!(q.dispatch(Duration::ZERO).unwrap(), 3);
         assert!(!readable(q.fd()));
         assert_eq!(

@@ -82,6 +82,15 @@ impl ClientOptions {
     /// without a jar.
     pub fn validate(&self) -> Result<(), Error> {
         validate_header("User-Agent", &self.user_agent)?;
+        if self
+            .cookie_file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return Err(Error::invalid_argument(
+                "cookie_file is an empty string; give a file path, or NULL for a jar in memory",
+            ));
+        }
         if self.cookie_file.is_some() && !self.enable_cookies {
             return Err(Error::invalid_argument(
                 "cookie_file is set but enable_cookies is not; set both to keep a jar in a file",

@@ -199,7 +199,13 @@ impl Task {
     }
 
     pub(crate) fn emit_chunk(&self, data: &[u8]) {
-        if !self.queued(|| Event::Chunk(data.to_vec())) {
+        if let Some(queue) = &self.queue {
+            if let (true, Some(me)) = (self.live(), self.me.upgrade()) {
+                self.queued_bytes
+                    .fetch_add(data.len() as u64, Ordering::SeqCst);
+                queue.push_chunk(me, data);
+            }
+        } else {
             self.listeners.chunk.dispatch(|f| {
                 self.live() && {
                     f(self, data);

@@ -26,6 +26,9 @@
 //!             task, time to abort all (each side in a fresh process)
 //!   growth    per-request time at 1,000, 10,000 and 100,000 GETs run in
 //!             batches of 64, and how it grows from the first to the last
+//!   queued    bulk and small GETs (HTTP/1.1) in queued delivery, the
+//!             listeners dispatched on the main thread, against nettask's
+//!             event-thread delivery (issue 18: <= 1.10)
 //!   upload    a 256 MiB file as a multipart/form-data POST with one text
 //!             field, streamed from the file, which nginx reads whole before
 //!             it answers: nettask, raw (the same libcurl MIME form) and
@@ -699,8 +702,8 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "quick")
         .collect();
-    const CASES: [&str; 8] = [
-        "bulk", "decode", "download", "small", "latency", "idle", "growth", "upload",
+    const CASES: [&str; 9] = [
+        "bulk", "decode", "download", "small", "latency", "idle", "growth", "upload", "queued",
     ];
     if let Some(unknown) = cases.iter().find(|c| !CASES.contains(c)) {
         eprintln!("no case {unknown}; the cases are {}", CASES.join(" "));
@@ -794,6 +797,54 @@ fn main() {
     if run("upload") {
         upload(rounds, &nginx, upload_mib, upload_rss_mibs);
     }
+    if run("queued") {
+        queued(
+            rounds,
+            &big,
+            bulk_mib,
+            &small_urls[0].1,
+            small_count,
+            &nginx.ca_file,
+        );
+    }
+}
+
+/// Queued delivery against event-thread delivery, on the bulk and the
+/// small HTTP/1.1 cases.
+fn queued(rounds: usize, big: &str, mib: u64, small_url: &str, count: usize, ca: &Path) {
+    let sides: Vec<(&'static str, Box<dyn Side>)> = vec![
+        (
+            "nettask-queued",
+            Box::new(nettask_side::Client::queued(IN_FLIGHT as u32, Some(ca))),
+        ),
+        ("nettask", side("nettask", Some(ca))),
+    ];
+    let label = &format!("queued: bulk {mib} MiB to a chunk listener");
+    let target = |_: &str| "<= 1.10";
+    let fetch = |side: &dyn Side| side.bulk(big);
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+        .iter()
+        .map(|(_, side)| {
+            Box::new(move || {
+                let (t, bytes) = fetch(side.as_ref());
+                assert_eq!(bytes, mib << 20, "{label}: bytes delivered");
+                t
+            }) as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    let medians = interleave(rounds, &mut runs);
+    let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
+    peer_rows(label, &names, &medians, secs, target);
+    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
+        .iter()
+        .map(|(_, side)| {
+            Box::new(move || side.small(small_url, count, Proto::Http1))
+                as Box<dyn FnMut() -> Duration>
+        })
+        .collect();
+    let medians = interleave(rounds, &mut runs);
+    let label = format!("queued: {count} x 5 B GETs, {IN_FLIGHT} in flight, HTTP/1.1");
+    peer_rows(&label, &names, &medians, secs, target);
 }
 
 fn bulk(rounds: usize, big: &str, mib: u64, ca: &Path) {

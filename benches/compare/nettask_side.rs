@@ -118,13 +118,24 @@ unsafe extern "C" fn count_progress(
         .store(p.total_bytes_expected_to_send, Ordering::Relaxed);
 }
 
-pub struct Client(*mut nettask_client);
+/// A client; `queued` = queued delivery, its listeners dispatched on the
+/// thread that waits (as a JS engine's thread would).
+pub struct Client(*mut nettask_client, bool);
 
 impl Client {
     /// A client running at most `max_concurrent_tasks` at once (0 = no
     /// limit), with no limit on connections per host, trusting `ca_file`
     /// for https.
     pub fn new(max_concurrent_tasks: u32, ca_file: Option<&Path>) -> Client {
+        Client::with_delivery(max_concurrent_tasks, ca_file, false)
+    }
+
+    /// The same in queued delivery.
+    pub fn queued(max_concurrent_tasks: u32, ca_file: Option<&Path>) -> Client {
+        Client::with_delivery(max_concurrent_tasks, ca_file, true)
+    }
+
+    fn with_delivery(max_concurrent_tasks: u32, ca_file: Option<&Path>, queued: bool) -> Client {
         let ca_file = ca_file.map(|p| CString::new(p.to_str().unwrap()).unwrap());
         let mut client = ptr::null_mut();
         // SAFETY: `opts` is a local of the version passed to init, and
@@ -138,12 +149,28 @@ impl Client {
             if let Some(ca) = &ca_file {
                 opts.ca_file = ca.as_ptr();
             }
+            if queued {
+                opts.delivery = NETTASK_DELIVERY_QUEUED;
+            }
             assert_eq!(
                 nettask_client_new(&opts, &mut client),
                 nettask_code::NETTASK_OK
             );
         }
-        Client(client)
+        Client(client, queued)
+    }
+
+    /// Waits until `t` counted `n` completions; in queued delivery by
+    /// dispatching on this thread.
+    fn wait(&self, t: &Tally, n: usize) {
+        if !self.1 {
+            return t.wait_for(n);
+        }
+        while t.done.load(Ordering::SeqCst) < n {
+            // SAFETY: a live client; the count pointer may be NULL.
+            let code = unsafe { nettask_client_dispatch(self.0, 100, ptr::null_mut()) };
+            assert_eq!(code, nettask_code::NETTASK_OK);
+        }
     }
 
     /// Creates a task whose completion reports to `tally`; the caller
@@ -214,14 +241,14 @@ impl Client {
             o.form_field_count = fields.len();
         });
         // SAFETY: `task` is the live task just created; the listener's
-        // user_data `sent` outlives it (wait_for below), and its one
+        // user_data `sent` outlives it (the wait below), and its one
         // reference is released after start and not used again.
         unsafe {
             nettask_on_progress_update(task, Some(count_progress), &sent as *const Sent as *mut _);
             nettask_start(task);
             nettask_release(task);
         }
-        t.wait_for(1);
+        self.wait(&t, 1);
         let elapsed = started.elapsed();
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         let bytes = sent.bytes.load(Ordering::Relaxed);
@@ -242,14 +269,14 @@ impl Side for Client {
         let started = Instant::now();
         let task = self.spawn(&url, &t, |o| o.enable_chunked = true);
         // SAFETY: `task` is the live task just created; the listener's
-        // user_data `t` outlives it (wait_for below), and its one reference
+        // user_data `t` outlives it (the wait below), and its one reference
         // is released after start and not used again.
         unsafe {
             nettask_on_chunk_received(task, Some(count_chunk), t.ud());
             nettask_start(task);
             nettask_release(task);
         }
-        t.wait_for(1);
+        self.wait(&t, 1);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         (started.elapsed(), t.bytes.load(Ordering::Relaxed))
     }
@@ -266,7 +293,7 @@ impl Side for Client {
         let t = Tally::default();
         let started = Instant::now();
         self.start(&url, &t, |o| o.file_path = path.as_ptr());
-        t.wait_for(1);
+        self.wait(&t, 1);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         started.elapsed()
     }
@@ -281,7 +308,7 @@ impl Side for Client {
             // h2 over TLS: enable_http2 (on by default) offers it by ALPN.
             self.start(&url, &t, |o| o.http2_prior_knowledge = proto == Proto::H2c);
         }
-        t.wait_for(count);
+        self.wait(&t, count);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         started.elapsed()
     }
@@ -297,7 +324,7 @@ impl Side for Client {
                 self.start(&url, &t, |_| {});
             }
             done += batch;
-            t.wait_for(done);
+            self.wait(&t, done);
         }
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
         started.elapsed()
@@ -308,14 +335,14 @@ impl Side for Client {
         let t = Tally::default();
         let task = self.spawn(&url, &t, |o| o.enable_chunked = true);
         // SAFETY: `task` is the live task just created; the listener's
-        // user_data `t` outlives it (wait_for below), and its one reference
+        // user_data `t` outlives it (the wait below), and its one reference
         // is released after start and not used again.
         unsafe {
             nettask_on_chunk_received(task, Some(latency_chunk), t.ud());
             nettask_start(task);
             nettask_release(task);
         }
-        t.wait_for(1);
+        self.wait(&t, 1);
         std::mem::take(&mut t.latency.lock().unwrap().latencies)
     }
 }

@@ -25,6 +25,8 @@ pub enum Event {
         status: i32,
         version: String,
         headers: Vec<(String, String)>,
+        /// The head's `cookies` array (its Set-Cookie values).
+        cookies: Vec<String>,
     },
     Chunk(Vec<u8>),
     Progress(nettask_progress),
@@ -48,6 +50,8 @@ pub struct Outcome {
     pub curl_code: i32,
     pub status: i32,
     pub headers: Vec<(String, String)>,
+    /// The result's `cookies` array (the final response's Set-Cookie values).
+    pub cookies: Vec<String>,
     pub data: Vec<u8>,
     pub file_path: Option<String>,
     pub data_length: u64,
@@ -80,6 +84,19 @@ fn headers_of(list: *const nettask_header, count: usize) -> Vec<(String, String)
     unsafe { std::slice::from_raw_parts(list, count) }
         .iter()
         .map(|h| (cstr(h.name).unwrap(), cstr(h.value).unwrap()))
+        .collect()
+}
+
+/// Copies of a `cookies` array of `count` strings.
+fn cookies_of(list: *const *const c_char, count: usize) -> Vec<String> {
+    if count == 0 {
+        assert!(list.is_null(), "an empty cookies array is NULL");
+        return Vec::new();
+    }
+    // SAFETY: the library passes `count` valid string pointers.
+    unsafe { std::slice::from_raw_parts(list, count) }
+        .iter()
+        .map(|&c| cstr(c).expect("no NULL entry in cookies"))
         .collect()
 }
 
@@ -176,6 +193,7 @@ pub unsafe extern "C" fn on_headers(
         status: head.status_code,
         version: cstr(head.http_version).unwrap(),
         headers: headers_of(head.headers, head.header_count),
+        cookies: cookies_of(head.cookies, head.cookie_count),
     });
 }
 
@@ -243,6 +261,7 @@ pub unsafe extern "C" fn on_complete(
         curl_code: r.curl_code,
         status: r.status_code,
         headers: headers_of(r.headers, r.header_count),
+        cookies: cookies_of(r.cookies, r.cookie_count),
         data,
         file_path: cstr(r.file_path),
         data_length: r.data_length,
@@ -288,6 +307,39 @@ impl Drop for Client {
                 nettask_code::NETTASK_OK
             );
         }
+    }
+}
+
+/// The client's cookie jar (`nettask_client_cookies`), or the code and
+/// sentence it failed with.
+pub fn try_jar(client: *mut nettask_client) -> Result<String, (nettask_code, String)> {
+    let mut out: *mut c_char = ptr::null_mut();
+    // SAFETY: `out` is a valid place for the string pointer; `client` is a
+    // live handle or NULL (which the call refuses).
+    let code = unsafe { nettask_client_cookies(client, &mut out) };
+    if code != nettask_code::NETTASK_OK {
+        assert!(out.is_null(), "*out is NULL on failure");
+        return Err((code, last_error()));
+    }
+    assert!(!out.is_null());
+    let jar = cstr(out).unwrap();
+    // SAFETY: the string nettask_client_cookies just handed out, freed once.
+    unsafe { nettask_string_free(out) };
+    Ok(jar)
+}
+
+/// The client's cookie jar, in Netscape format (one line per cookie).
+pub fn jar(client: &Client) -> String {
+    try_jar(client.0).unwrap_or_else(|(code, e)| panic!("nettask_client_cookies: {code:?}: {e}"))
+}
+
+/// `nettask_client_set_cookie`, and the sentence of a failure.
+pub fn set_cookie(client: &Client, line: &str) -> Result<(), (nettask_code, String)> {
+    let line = CString::new(line).unwrap();
+    // SAFETY: a live client and a NUL-terminated line.
+    match unsafe { nettask_client_set_cookie(client.0, line.as_ptr()) } {
+        nettask_code::NETTASK_OK => Ok(()),
+        code => Err((code, last_error())),
     }
 }
 

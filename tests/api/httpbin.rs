@@ -74,6 +74,10 @@ fn start() -> Httpbin {
     let mut hypercorn = Command::new(bin.join("hypercorn"));
     let (cert, key) = (&server().cert_file, &server().key_file);
     hypercorn.args(["--bind", &fd(&tls), "--insecure-bind", &fd(&h2c)]);
+    // Serve in hypercorn's own process (0 workers): PR_SET_PDEATHSIG below
+    // reaches it, where a spawned worker and multiprocessing's resource
+    // tracker outlived every test process.
+    hypercorn.args(["--workers", "0"]);
     hypercorn.args([
         "--certfile",
         cert.to_str().unwrap(),

@@ -7,6 +7,7 @@ mod server;
 mod abort;
 mod bad_input;
 mod concurrency;
+mod cookies;
 mod decoding;
 mod download;
 mod failures;

@@ -24,6 +24,11 @@ type Body = BoxBody<Bytes, std::io::Error>;
 pub struct Server {
     pub http: SocketAddr,
     pub https: SocketAddr,
+    /// Plain HTTP on 127.0.0.2: loopback on Linux, but not one of the
+    /// hosts libcurl treats as a secure context (127.0.0.1, localhost,
+    /// ::1), so Secure cookies are not sent to it. None where 127.0.0.2
+    /// cannot be bound.
+    pub http_alt: Option<SocketAddr>,
     /// The CA that signed the HTTPS server's certificate (PEM file).
     pub ca_file: PathBuf,
     /// That certificate (for "localhost" and 127.0.0.1) and its key, as PEM
@@ -41,6 +46,14 @@ impl Server {
     pub fn https_url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.https.port())
     }
+
+    /// A URL on the 127.0.0.2 listener (`http_alt`).
+    pub fn alt_url(&self, path: &str) -> String {
+        let alt = self
+            .http_alt
+            .expect("a listener on 127.0.0.2 (loopback on Linux)");
+        format!("http://{alt}{path}")
+    }
 }
 
 /// The one server of this test process, started on first use.
@@ -56,17 +69,26 @@ fn start() -> Server {
         .build()
         .expect("tokio runtime");
     let (dir, tls) = tls_config();
-    let (http, https) = runtime.block_on(async {
+    let (http, https, http_alt) = runtime.block_on(async {
         let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let secure = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addrs = (plain.local_addr().unwrap(), secure.local_addr().unwrap());
+        let alt = TcpListener::bind("127.0.0.2:0").await.ok();
+        let addrs = (
+            plain.local_addr().unwrap(),
+            secure.local_addr().unwrap(),
+            alt.as_ref().map(|l| l.local_addr().unwrap()),
+        );
         tokio::spawn(accept_plain(plain));
         tokio::spawn(accept_tls(secure, tokio_rustls::TlsAcceptor::from(tls)));
+        if let Some(alt) = alt {
+            tokio::spawn(accept_plain(alt));
+        }
         addrs
     });
     Server {
         http,
         https,
+        http_alt,
         ca_file: dir.join("ca.pem"),
         cert_file: dir.join("cert.pem"),
         key_file: dir.join("key.pem"),
@@ -202,6 +224,53 @@ pub fn raw_once(response: &'static [u8]) -> u16 {
     port
 }
 
+/// The query's `name=value` pairs, percent-decoded, in order.
+fn query_pairs(req: &Request<Incoming>) -> Vec<(String, String)> {
+    let query = req.uri().query().unwrap_or("");
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The cookie routes (see `route`): `/cookies/set?n=v&...` answers 302 to
+/// `/cookies` with one `Set-Cookie: n=v; Path=/` per pair; `.../cookies`
+/// (any prefix, e.g. `/p/cookies`) answers 200 with the request's Cookie
+/// headers as its body, one per line (empty without one);
+/// `.../set-cookie?c=<value>&c=...` answers 200 (or, with `to=<url>`, 302
+/// to it) with each `c` as a Set-Cookie value, verbatim, in order.
+fn cookie_route(req: &Request<Incoming>, segments: &[&str]) -> Option<Response<Body>> {
+    let mut response = Response::builder();
+    match segments {
+        ["cookies", "set"] => {
+            response = response.status(302).header("location", "/cookies");
+            for (name, value) in query_pairs(req) {
+                response = response.header("set-cookie", format!("{name}={value}; Path=/"));
+            }
+            Some(response.body(full("redirecting to /cookies")).unwrap())
+        }
+        [.., "cookies"] => {
+            let sent: Vec<String> = req
+                .headers()
+                .get_all(hyper::header::COOKIE)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            Some(respond(200, sent.join("\n")))
+        }
+        [.., "set-cookie"] => {
+            for (name, value) in query_pairs(req) {
+                match name.as_str() {
+                    "c" => response = response.header("set-cookie", value),
+                    "to" => response = response.status(302).header("location", value),
+                    _ => {}
+                }
+            }
+            Some(response.body(full("cookies set")).unwrap())
+        }
+        _ => None,
+    }
+}
+
 /// The body of `/chat`: an event stream a chat app gets.
 pub const CHAT: &str = "retry: 2500\r\n: keep-alive\n\nid: 1\nevent: delta\ndata: 你好，\n\nid: 2\nevent: delta\r\ndata: 世界😀\ndata: 第二行\r\rdata: {\"done\":true}\n\n";
 
@@ -213,6 +282,9 @@ pub fn pattern(len: usize) -> Vec<u8> {
 async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let Some(response) = cookie_route(&req, &segments) {
+        return Ok(response);
+    }
     let response = match segments.as_slice() {
         ["hello"] => Response::builder()
             .header("content-type", "text/plain")
