@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,30 +42,52 @@ impl Event {
 }
 
 /// What the queue needs of a task.
-pub(crate) trait Target {
+pub(crate) trait Target: Clone {
     /// Runs the listeners of `event` (those registered now); returns how
     /// many ran.
-    fn deliver(&self, event: Event) -> usize;
+    fn deliver(&self, event: &Event) -> usize;
     /// Drops `event` undelivered (its bytes leave the task's budget).
-    fn discard(&self, event: Event);
+    fn discard(&self, event: &Event);
     fn same(&self, other: &Self) -> bool;
 }
 
 /// A client's queue of undispatched events.
 pub(crate) struct Queue<T> {
-    events: Mutex<VecDeque<(T, Event)>>,
+    inner: Mutex<Inner<T>>,
     arrived: Condvar,
     signal: Signal,
     /// One dispatcher at a time; the id of its thread.
     dispatching: Mutex<()>,
     dispatcher: AtomicU64,
+    /// Events were queued that the host has not been told of (`wake`).
+    wake_owed: AtomicBool,
     /// Chunk bytes a task may have waiting before its transfer pauses.
     pub max_queued_bytes: u64,
 }
 
-/// Room a new queued chunk starts with, so that the pieces joining it
-/// seldom move it.
-const CHUNK_CAPACITY: usize = 128 * 1024;
+/// The events, and who needs to hear of the next ones. A dispatcher that
+/// is draining sees them anyway; one that waits is woken once; otherwise
+/// the descriptor is raised once.
+struct Inner<T> {
+    events: VecDeque<(T, Event)>,
+    /// A dispatcher is running listeners and takes events until none is
+    /// left.
+    draining: bool,
+    /// A dispatcher waits on `arrived` and has not been woken yet.
+    waiting: bool,
+    /// The descriptor is readable.
+    raised: bool,
+    /// Delivered chunks' buffers, for new ones.
+    spare: Vec<Vec<u8>>,
+}
+
+/// The size of a queued chunk's buffer: the pieces of a socket read join
+/// in it without moving, and it is kept for reuse.
+const CHUNK_CAPACITY: usize = 256 * 1024;
+
+/// Chunk buffers kept for reuse (no allocation and no page faults once a
+/// transfer runs).
+const SPARE_CHUNKS: usize = 8;
 
 /// `max_queued_bytes` when the options say 0.
 pub const DEFAULT_MAX_QUEUED_BYTES: u64 = 8 * 1024 * 1024;
@@ -82,11 +104,18 @@ fn thread_number() -> u64 {
 impl<T: Target> Queue<T> {
     pub fn new(max_queued_bytes: u64) -> io::Result<Queue<T>> {
         Ok(Queue {
-            events: Mutex::new(VecDeque::new()),
+            inner: Mutex::new(Inner {
+                events: VecDeque::new(),
+                draining: false,
+                waiting: false,
+                raised: false,
+                spare: Vec::new(),
+            }),
             arrived: Condvar::new(),
             signal: Signal::new()?,
             dispatching: Mutex::new(()),
             dispatcher: AtomicU64::new(0),
+            wake_owed: AtomicBool::new(false),
             max_queued_bytes: match max_queued_bytes {
                 0 => DEFAULT_MAX_QUEUED_BYTES,
                 n => n,
@@ -101,32 +130,68 @@ impl<T: Target> Queue<T> {
 
     /// Queues `event` of `task`.
     pub fn push(&self, task: T, event: Event) {
-        let mut events = lock(&self.events);
-        self.push_locked(&mut events, task, event);
+        self.push_locked(&mut lock(&self.inner), task, event);
     }
 
     /// Queues body bytes of `task`: copied once, onto the task's chunk at
-    /// the end of the queue when there is one (one listener call instead
-    /// of many, the same bytes).
-    pub fn push_chunk(&self, task: T, data: &[u8]) {
-        let mut events = lock(&self.events);
-        if let Some((last, Event::Chunk(queued))) = events.back_mut()
+    /// the end of the queue while it has room (one listener call instead
+    /// of many, the same bytes), else into a buffer from the pool.
+    pub fn push_chunk(&self, task: T, mut data: &[u8]) {
+        let mut inner = lock(&self.inner);
+        if let Some((last, Event::Chunk(queued))) = inner.events.back_mut()
             && last.same(&task)
         {
-            queued.extend_from_slice(data);
-            return;
+            let room = queued.capacity() - queued.len();
+            let (now, rest) = data.split_at(room.min(data.len()));
+            queued.extend_from_slice(now);
+            data = rest;
         }
-        let mut chunk = Vec::with_capacity(data.len().max(CHUNK_CAPACITY));
-        chunk.extend_from_slice(data);
-        self.push_locked(&mut events, task, Event::Chunk(chunk));
+        while !data.is_empty() {
+            let mut chunk = inner.spare.pop().unwrap_or_default();
+            chunk.reserve_exact(CHUNK_CAPACITY);
+            let (now, rest) = data.split_at(CHUNK_CAPACITY.min(data.len()));
+            chunk.extend_from_slice(now);
+            data = rest;
+            self.push_locked(&mut inner, task.clone(), Event::Chunk(chunk));
+        }
     }
 
-    fn push_locked(&self, events: &mut VecDeque<(T, Event)>, task: T, event: Event) {
-        let was_empty = events.is_empty();
-        events.push_back((task, event));
-        // Only an empty queue has a dispatcher waiting, or a host to wake.
-        if was_empty {
+    /// Keeps a delivered chunk's buffer for the next ones.
+    fn recycle(&self, event: Event) {
+        if let Event::Chunk(mut chunk) = event {
+            let mut inner = lock(&self.inner);
+            if inner.spare.len() < SPARE_CHUNKS && chunk.capacity() == CHUNK_CAPACITY {
+                chunk.clear();
+                inner.spare.push(chunk);
+            }
+        }
+    }
+
+    fn push_locked(&self, inner: &mut Inner<T>, task: T, event: Event) {
+        inner.events.push_back((task, event));
+        if !inner.draining {
+            self.wake_owed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Tells the host of the events queued since the last call: raises
+    /// the descriptor, wakes a waiting dispatcher. The event loop calls it
+    /// before it sleeps (and on each turn), so a burst of events (a socket
+    /// read's pieces) costs one wakeup, not one each.
+    pub fn wake(&self) {
+        if !self.wake_owed.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        if inner.draining || inner.events.is_empty() {
+            return;
+        }
+        if !inner.raised {
             self.signal.raise();
+            inner.raised = true;
+        }
+        if inner.waiting {
+            inner.waiting = false;
             self.arrived.notify_one();
         }
     }
@@ -148,25 +213,32 @@ impl<T: Target> Queue<T> {
         let _marked = Marked::new(&self.dispatcher);
         let deadline = Instant::now() + timeout;
         let mut calls = 0;
-        let mut events = lock(&self.events);
-        while events.is_empty() {
+        let mut inner = lock(&self.inner);
+        while inner.events.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                inner.waiting = false;
                 return Ok(0);
             }
-            events = self
+            inner.waiting = true;
+            inner = self
                 .arrived
-                .wait_timeout(events, left)
+                .wait_timeout(inner, left)
                 .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
         }
+        inner.waiting = false;
+        inner.draining = true;
+        // Cleared however this ends (a listener may panic).
+        let _drained = Drained(self);
         loop {
-            let Some((task, event)) = events.pop_front() else {
-                self.signal.lower();
+            let Some((task, event)) = inner.events.pop_front() else {
+                drop(inner); // before `_drained` takes the lock again
                 return Ok(calls);
             };
-            drop(events);
-            calls += task.deliver(event);
-            events = lock(&self.events);
+            drop(inner);
+            calls += task.deliver(&event);
+            self.recycle(event);
+            inner = lock(&self.inner);
         }
     }
 
@@ -175,22 +247,42 @@ impl<T: Target> Queue<T> {
     pub fn drain_completions(&self) -> usize {
         let _one_at_a_time = lock(&self.dispatching);
         let _marked = Marked::new(&self.dispatcher);
+        lock(&self.inner).draining = true;
+        let _drained = Drained(self);
         let mut calls = 0;
         loop {
-            let next = {
-                let mut events = lock(&self.events);
-                let next = events.pop_front();
-                if next.is_none() {
-                    self.signal.lower();
-                }
-                next
-            };
+            let next = lock(&self.inner).events.pop_front();
             match next {
-                Some((task, event @ Event::Complete(_))) => calls += task.deliver(event),
-                Some((task, event)) => task.discard(event),
+                Some((task, event @ Event::Complete(_))) => calls += task.deliver(&event),
+                Some((task, event)) => task.discard(&event),
                 None => return calls,
             }
         }
+    }
+
+    /// The end of a drain: nothing waits (or what came since raises the
+    /// descriptor again).
+    fn drained(&self) {
+        let mut inner = lock(&self.inner);
+        inner.draining = false;
+        if inner.events.is_empty() {
+            if inner.raised {
+                self.signal.lower();
+                inner.raised = false;
+            }
+        } else if !inner.raised {
+            self.signal.raise();
+            inner.raised = true;
+        }
+    }
+}
+
+/// Ends a drain when dropped.
+struct Drained<'a, T: Target>(&'a Queue<T>);
+
+impl<T: Target> Drop for Drained<'_, T> {
+    fn drop(&mut self) {
+        self.0.drained();
     }
 }
 
@@ -285,7 +377,7 @@ mod tests {
     struct Probe(u32, Arc<Mutex<Vec<String>>>);
 
     impl Target for Probe {
-        fn deliver(&self, event: Event) -> usize {
+        fn deliver(&self, event: &Event) -> usize {
             let what = match event {
                 Event::Chunk(d) => format!("{} chunk {}", self.0, String::from_utf8_lossy(&d)),
                 Event::Complete(_) => format!("{} complete", self.0),
@@ -294,7 +386,7 @@ mod tests {
             self.1.lock().unwrap().push(what);
             1
         }
-        fn discard(&self, _: Event) {
+        fn discard(&self, _: &Event) {
             self.1.lock().unwrap().push(format!("{} dropped", self.0));
         }
         fn same(&self, other: &Self) -> bool {
@@ -320,6 +412,8 @@ mod tests {
         assert!(!readable(q.fd()));
         let (a, b) = (Probe(1, Arc::clone(&log)), Probe(2, Arc::clone(&log)));
         q.push_chunk(a.clone(), b"x");
+        assert!(!readable(q.fd()), "raised only by wake");
+        q.wake();
         assert!(readable(q.fd()));
         q.push_chunk(a.clone(), b"y");
         q.push_chunk(b.clone(), b"z");
@@ -359,6 +453,7 @@ mod tests {
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(30));
                 q.push(a, Event::Chunk(b"late".to_vec()));
+                q.wake();
             })
         };
         assert_eq!(q.dispatch(Duration::from_secs(10)).unwrap(), 1);

@@ -127,9 +127,12 @@ impl Dns {
                 lines.push(own_line);
             }
         }
+        // libcurl answers "localhost" itself, before any resolver.
+        let localhost = host == "localhost" || host.ends_with(".localhost");
         let source = match own {
             _ if literal => None,
             Some(Some(_)) => Some(Source::Override),
+            _ if localhost => Some(Source::System),
             _ if self.doh_url.is_some() => Some(Source::Doh),
             _ => Some(Source::System),
         };
@@ -162,7 +165,8 @@ fn parse_entry(entry: &str) -> Result<(Key, String), String> {
 /// A host name as URLs name it (lowercase, IDNA), which is how libcurl's
 /// DNS cache finds it.
 fn parse_host(host: &str) -> Result<String, String> {
-    if host.is_empty() || host.contains(['*', '[', ']', ':', '/']) {
+    // A leading "+" or "-" means something else to CURLOPT_RESOLVE.
+    if host.is_empty() || host.starts_with(['+', '-']) || host.contains(['*', '[', ']', ':', '/']) {
         return Err("the host is not a host name".into());
     }
     match Host::parse(host) {
@@ -232,6 +236,8 @@ mod tests {
             ":443:127.0.0.1",
             "*:443:127.0.0.1",
             "127.0.0.1:443:127.0.0.2",
+            "+a.test:443:127.0.0.1",
+            "-a.test:443:127.0.0.1",
         ] {
             let entries = vec!["ok.test:1:127.0.0.1".to_string(), bad.to_string()];
             let e = Dns::new(&entries, None).unwrap_err();

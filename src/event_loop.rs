@@ -138,6 +138,7 @@ impl EventLoop {
 
     fn run_until_shutdown(&mut self) {
         loop {
+            self.wake_host();
             self.handle_commands();
             if self.shutting_down {
                 // Commands sent while we shut down still get their answer.
@@ -157,6 +158,7 @@ impl EventLoop {
                 continue;
             }
             let timeout = self.poll_timeout(curl_timer);
+            self.wake_host();
             let multi = &self.multi;
             let mut failed = None;
             let mut reads = (!self.idle_timers.is_empty()).then_some(&mut self.socket_reads);
@@ -180,6 +182,13 @@ impl EventLoop {
                 self.multi_failed(&e);
             }
             self.collect_finished();
+        }
+    }
+
+    /// Queued delivery: tells the host of the events this turn queued.
+    fn wake_host(&self) {
+        if let Some(queue) = &self.state.queue {
+            queue.wake();
         }
     }
 

@@ -314,7 +314,7 @@ impl Task {
 /// Dispatching from the queue: listeners are looked up now, and nothing
 /// but the completion runs once `nettask_abort` has returned.
 impl Target for Arc<Task> {
-    fn deliver(&self, event: Event) -> usize {
+    fn deliver(&self, event: &Event) -> usize {
         self.drained(event.queued_bytes());
         let live = !self.is_aborted();
         let mut calls = 0;
@@ -322,7 +322,7 @@ impl Target for Arc<Task> {
             calls += 1;
             true
         };
-        match &event {
+        match event {
             Event::Complete(result) => return self.deliver_completion(result),
             _ if !live => {}
             Event::Headers(head) => self.listeners.headers.dispatch(|f| {
@@ -356,7 +356,7 @@ impl Target for Arc<Task> {
         calls
     }
 
-    fn discard(&self, event: Event) {
+    fn discard(&self, event: &Event) {
         self.drained(event.queued_bytes());
     }
 
