@@ -370,7 +370,9 @@ int nettask_client_event_fd(struct nettask_client *client);
 /**
  * Queued delivery: runs the listeners of waiting events on the calling
  * thread, in order, waiting up to `timeout_ms` for the first event, and
- * returns once no event waits. Listeners are looked up as each event is
+ * returns once the events that waited then have run (events queued
+ * meanwhile wait for the next call, and keep the event fd readable, so a
+ * stream faster than its listeners cannot keep the host here). Listeners are looked up as each event is
  * dispatched, so on/off take effect for every event not yet dispatched;
  * every listener rule holds (per-task order, headers before chunks,
  * complete exactly once and last, nothing but the completion once

@@ -66,8 +66,8 @@ pub(crate) struct Queue<T> {
 }
 
 /// The events, and who needs to hear of the next ones. A dispatcher that
-/// is draining sees them anyway; one that waits is woken once; otherwise
-/// the descriptor is raised once.
+/// is draining raises the descriptor for them when it ends; one that
+/// waits is woken once; otherwise the descriptor is raised once.
 struct Inner<T> {
     events: VecDeque<(T, Event)>,
     /// A dispatcher is running listeners and takes events until none is
@@ -201,8 +201,8 @@ impl<T: Target> Queue<T> {
         self.dispatcher.load(Ordering::SeqCst) == thread_number()
     }
 
-    /// Waits up to `timeout` for the first event, then runs events until
-    /// the queue is empty; returns the number of listener calls.
+    /// Waits up to `timeout` for the first event, then runs the events
+    /// waiting at that moment; returns the number of listener calls.
     pub fn dispatch(&self, timeout: Duration) -> Result<usize, Error> {
         if self.dispatching_here() {
             return Err(Error::invalid_state(
@@ -230,11 +230,19 @@ impl<T: Target> Queue<T> {
         inner.draining = true;
         // Cleared however this ends (a listener may panic).
         let _drained = Drained(self);
+        // What waits now; what comes meanwhile is for the next call, so a
+        // stream faster than its listeners cannot keep the host here.
+        let mut left = inner.events.len();
         loop {
-            let Some((task, event)) = inner.events.pop_front() else {
+            let next = match left {
+                0 => None,
+                _ => inner.events.pop_front(),
+            };
+            let Some((task, event)) = next else {
                 drop(inner); // before `_drained` takes the lock again
                 return Ok(calls);
             };
+            left -= 1;
             drop(inner);
             calls += task.deliver(&event);
             self.recycle(event);
@@ -379,7 +387,7 @@ mod tests {
     impl Target for Probe {
         fn deliver(&self, event: &Event) -> usize {
             let what = match event {
-                Event::Chunk(d) => format!("{} chunk {}", self.0, String::from_utf8_lossy(&d)),
+                Event::Chunk(d) => format!("{} chunk {}", self.0, String::from_utf8_lossy(d)),
                 Event::Complete(_) => format!("{} complete", self.0),
                 _ => format!("{} other", self.0),
             };

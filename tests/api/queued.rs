@@ -422,3 +422,29 @@ fn free_delivers_owed_completions_on_the_calling_thread() {
         "queued non-completion events are dropped"
     );
 }
+
+#[test]
+fn a_stream_faster_than_its_listener_does_not_keep_dispatch_from_returning() {
+    unsafe extern "C" fn slow(_: *mut nettask_task, _: *const u8, _: usize, _: *mut c_void) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let client = queued_client(0);
+    let opts = Opts::new(&server().url("/bytes/268435456")).set(|o| o.enable_chunked = true);
+    let run = Run::request(&client, opts);
+    // SAFETY: a live task; the listener takes no user data.
+    let code = unsafe { nettask_on_chunk_received(run.task, Some(slow), ptr::null_mut()) };
+    assert_eq!(code, NETTASK_OK);
+    run.start();
+    // Each call runs what waited when it began, then hands the thread back.
+    let mut returns = 0;
+    while returns < 5 {
+        assert_eq!(dispatch(&client, 1000).0, NETTASK_OK);
+        returns += 1;
+    }
+    assert!(
+        !completed(&run.rec),
+        "the body finished before the host had its thread back"
+    );
+    assert_eq!(run.abort(), NETTASK_OK);
+    assert_eq!(pump(&client, &run.rec).code, NETTASK_E_ABORTED);
+}
