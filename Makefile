@@ -21,5 +21,7 @@ header:
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo fmt --check --manifest-path hosts/quickjs/Cargo.toml
+	CARGO_TARGET_DIR=$(CURDIR)/target cargo clippy --release --manifest-path hosts/quickjs/Cargo.toml -- -D warnings
 
 .PHONY: demo test install header lint

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the test suite use, when
 # missing. `ensure-tools.sh build`: what building the library and the C
-# demos needs; no argument: also valgrind, cmake, a JDK with JNA and
-# kotlinc for `make test`. Needs root (CI, containers); otherwise lists
+# demos needs; no argument: also valgrind, cmake, a JDK with JNA,
+# kotlinc, python3 (httpbin) and node + npm (the JS host) for `make test`. Needs root (CI, containers); otherwise lists
 # what to install.
 set -euo pipefail
 
@@ -14,6 +14,11 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The JS host's Taro bundle (hosts/quickjs/taro): node and npm, from
+# Debian unless some node (nodesource's ships npm) is there already.
+if [ "${1:-}" != build ] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's `make test`: every test. The Rust unit tests and the C-ABI
 # integration tests (cargo test), then the host checks: C examples under
-# valgrind and ASan/UBSan, packaging, the JVM program. Ends with one line
-# counting everything.
+# valgrind and ASan/UBSan, packaging, the JVM program, the QuickJS host
+# (wx / Taro in JS). Ends with one line counting everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-tools.sh
@@ -14,7 +14,8 @@ status=0
   cargo test &&
     scripts/check-c.sh &&
     scripts/check-packaging.sh &&
-    scripts/check-jvm.sh
+    scripts/check-jvm.sh &&
+    scripts/check-quickjs.sh
 } 2>&1 | tee "$log" || status=1
 awk '/^test result:/ { p += $4; f += $6 }
      /^check ok:/ { p++ }

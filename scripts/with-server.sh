@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cargo build --quiet --example loopback_server
 fifo=$(mktemp -u)
 mkfifo "$fifo"
-target/debug/examples/loopback_server >"$fifo" &
+"${CARGO_TARGET_DIR:-target}"/debug/examples/loopback_server >"$fifo" &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$fifo"' EXIT
 read -r line <"$fifo"
