@@ -819,22 +819,10 @@ fn queued(rounds: usize, big: &str, mib: u64, small_url: &str, count: usize, ca:
         ),
         ("nettask", side("nettask", Some(ca))),
     ];
-    let label = &format!("queued: bulk {mib} MiB to a chunk listener");
+    let label = format!("queued: bulk {mib} MiB to a chunk listener");
     let target = |_: &str| "<= 1.10";
-    let fetch = |side: &dyn Side| side.bulk(big);
-    let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
-        .iter()
-        .map(|(_, side)| {
-            Box::new(move || {
-                let (t, bytes) = fetch(side.as_ref());
-                assert_eq!(bytes, mib << 20, "{label}: bytes delivered");
-                t
-            }) as Box<dyn FnMut() -> Duration>
-        })
-        .collect();
-    let medians = interleave(rounds, &mut runs);
+    listener_rows(rounds, &sides, &label, mib, target, |side| side.bulk(big));
     let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
-    peer_rows(label, &names, &medians, secs, target);
     let mut runs: Vec<Box<dyn FnMut() -> Duration + '_>> = sides
         .iter()
         .map(|(_, side)| {
@@ -849,16 +837,20 @@ fn queued(rounds: usize, big: &str, mib: u64, small_url: &str, count: usize, ca:
 
 fn bulk(rounds: usize, big: &str, mib: u64, ca: &Path) {
     let label = format!("bulk {mib} MiB to a chunk listener");
-    listener_rows(rounds, &sides(ca), &label, mib, |side| side.bulk(big));
+    let target = raw_target("<= 1.05");
+    listener_rows(rounds, &sides(ca), &label, mib, target, |side| {
+        side.bulk(big)
+    });
 }
 
 /// Times `fetch` (each side's, interleaved by round; it must deliver `mib`
-/// MiB to its listener) and prints the rows against raw's `<= 1.05`.
+/// MiB to its listener) and prints the rows against each peer's `target`.
 fn listener_rows(
     rounds: usize,
     sides: &[(&'static str, Box<dyn Side>)],
     label: &str,
     mib: u64,
+    target: impl Fn(&str) -> &'static str,
     fetch: impl Fn(&dyn Side) -> (Duration, u64),
 ) {
     let fetch = &fetch;
@@ -874,7 +866,7 @@ fn listener_rows(
         .collect();
     let medians = interleave(rounds, &mut runs);
     let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
-    peer_rows(label, &names, &medians, secs, raw_target("<= 1.05"));
+    peer_rows(label, &names, &medians, secs, target);
 }
 
 /// `len` bytes of JSON lines such as an API sends: records with the same
@@ -944,7 +936,8 @@ fn decode(rounds: usize, url: &str, mib: u64, coded: usize, ca: &Path) {
     let sides = sides(ca);
     let coded_mib = coded as f64 / (1 << 20) as f64;
     let label = format!("decode {mib} MiB ({coded_mib:.1} MiB gzip) to a listener");
-    listener_rows(rounds, &sides, &label, mib, |side| side.decode(url));
+    let target = raw_target("<= 1.05");
+    listener_rows(rounds, &sides, &label, mib, target, |side| side.decode(url));
     let names: Vec<&str> = sides.iter().map(|(name, _)| *name).collect();
     let rises: Vec<u64> = names
         .iter()

@@ -35,20 +35,20 @@ pub(crate) unsafe fn text(p: *const c_char, what: &str) -> Result<Option<String>
 /// uninitialised field rather than read.
 pub(crate) const MAX_LIST: usize = 10_000;
 
-/// `count` UTF-8 strings, none NULL. `field` and `count_field` name the
-/// array and its count in messages.
+/// The `count` entries of a C array: none when `count` is 0. NULL with a
+/// count, or a count past `MAX_LIST`, is InvalidArgument; `field` and
+/// `count_field` name the array and its count in the sentence.
 ///
 /// # Safety
-/// `list` is NULL or valid for `count` entries that are NULL or
-/// NUL-terminated.
-pub(crate) unsafe fn texts(
-    list: *const *const c_char,
+/// `list` is NULL or valid for `count` entries.
+pub(crate) unsafe fn entries<'a, T>(
+    list: *const T,
     count: usize,
     field: &str,
     count_field: &str,
-) -> Result<Vec<String>, Error> {
+) -> Result<&'a [T], Error> {
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(&[]);
     }
     if list.is_null() {
         return Err(Error::invalid_argument(format!(
@@ -61,9 +61,23 @@ pub(crate) unsafe fn texts(
         )));
     }
     // SAFETY: valid for `count` entries by contract.
-    let entries = unsafe { std::slice::from_raw_parts(list, count) };
-    entries
-        .iter()
+    Ok(unsafe { std::slice::from_raw_parts(list, count) })
+}
+
+/// `count` UTF-8 strings, none NULL.
+///
+/// # Safety
+/// `list` is NULL or valid for `count` entries that are NULL or
+/// NUL-terminated.
+pub(crate) unsafe fn texts(
+    list: *const *const c_char,
+    count: usize,
+    field: &str,
+    count_field: &str,
+) -> Result<Vec<String>, Error> {
+    // SAFETY: the caller's promise.
+    let list = unsafe { entries(list, count, field, count_field) }?;
+    list.iter()
         .enumerate()
         .map(|(i, &p)| {
             let what = format!("{field}[{i}]");

@@ -7,7 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use super::client::{client_ref, nettask_client};
-use super::input::{flag, millis, path, text};
+use super::input::{entries, flag, millis, path, text};
 use super::versioned::{self, Versioned};
 use super::{guard, guard_void, null_error};
 use crate::error::{Error, nettask_code};
@@ -341,10 +341,6 @@ pub unsafe extern "C" fn nettask_release(task: *mut nettask_task) {
     })
 }
 
-/// More request headers than any real request has; a larger count is
-/// taken for an uninitialised field rather than read.
-const MAX_HEADERS: usize = 10_000;
-
 /// # Safety
 /// `opts` is NULL or points to a readable `nettask_request_options` of its
 /// version whose pointers are NULL or valid for what their fields say
@@ -437,21 +433,8 @@ unsafe fn headers(
     } else {
         "form_field_count"
     };
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if list.is_null() {
-        return Err(Error::invalid_argument(format!(
-            "{field} is NULL but {count_field} is not 0"
-        )));
-    }
-    if count > MAX_HEADERS {
-        return Err(Error::invalid_argument(format!(
-            "{count_field} is {count}; at most {MAX_HEADERS} are accepted"
-        )));
-    }
-    // SAFETY: valid for `count` entries by contract.
-    let entries = unsafe { std::slice::from_raw_parts(list, count) };
+    // SAFETY: the caller's promise.
+    let entries = unsafe { entries(list, count, field, count_field) }?;
     entries
         .iter()
         .enumerate()
