@@ -36,7 +36,7 @@ fn write<'js>(
     data: Value<'js>,
     append: Opt<bool>,
 ) -> rquickjs::Result<()> {
-    let Some(bytes) = crate::host::body_of(&data) else {
+    let Some(bytes) = crate::bytes::body_of(&data) else {
         return Err(Exception::throw_type(
             &ctx,
             "data should be a string, ArrayBuffer or Uint8Array",

@@ -5,6 +5,7 @@
 //!
 //!   usage: nettask-qjs [--ca-file PEM] SCRIPT.js [ARGS...]
 
+mod bytes;
 mod fs;
 mod host;
 mod modules;
