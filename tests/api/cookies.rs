@@ -707,6 +707,44 @@ unsafe extern "C" fn jar_from_headers_listener(
     probe.jar_seen.lock().unwrap().push(seen);
 }
 
+unsafe extern "C" fn sleep_in_headers(
+    _: *mut nettask_task,
+    _: *const nettask_response_head,
+    ud: *mut c_void,
+) {
+    // SAFETY: the test's flag, alive until the task completes.
+    let entered = unsafe { &*(ud as *const AtomicBool) };
+    entered.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1500));
+}
+
+#[test]
+fn a_long_listener_does_not_hold_up_the_jar() {
+    let client = jar_client();
+    let entered = AtomicBool::new(false);
+    let run = Run::request(&client, Opts::new(&server().url("/set-cookie?c=slow%3D1")));
+    let ud = ptr::from_ref(&entered).cast_mut().cast();
+    // SAFETY: a live task; `entered` outlives its completion (waited below).
+    let code = unsafe { nettask_on_headers_received(run.task, Some(sleep_in_headers), ud) };
+    assert_eq!(code, NETTASK_OK);
+    run.start();
+    while !entered.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The event thread sleeps in the listener for 1.5 s: the jar calls do
+    // not wait for it.
+    let started = Instant::now();
+    set_cookie(&client, "example.com\tFALSE\t/\tFALSE\t0\tquick\t1").unwrap();
+    assert!(jar(&client).contains("quick"));
+    client_clear(&client);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(750),
+        "the jar calls waited {took:?}"
+    );
+    assert_eq!(run.wait().code, NETTASK_OK);
+}
+
 #[test]
 fn a_listener_may_read_and_change_the_jar() {
     let client = jar_client();
