@@ -113,16 +113,47 @@ impl<F: ?Sized> ListenerSet<F> {
     /// returns `false`. A listener removed during the dispatch (from this
     /// thread, e.g. by an earlier listener) is not called; one added during
     /// it is called from the next event on.
-    pub fn dispatch(&self, mut call: impl FnMut(&F) -> bool) {
-        if !self.listened.load(Ordering::SeqCst) {
+    pub fn dispatch(&self, call: impl FnMut(&F) -> bool) {
+        self.batch().dispatch(call);
+    }
+
+    /// A dispatcher for many events in a row (the server-sent events of one
+    /// body piece): it takes one snapshot of the set, and another only when
+    /// the set changes, instead of one (a lock and a reference count) per
+    /// event.
+    pub fn batch(&self) -> Batch<'_, F> {
+        Batch {
+            set: self,
+            generation: u64::MAX,
+            snapshot: None,
+        }
+    }
+}
+
+/// See `ListenerSet::batch`; dispatches by the rules of `dispatch`.
+pub struct Batch<'a, F: ?Sized> {
+    set: &'a ListenerSet<F>,
+    /// The set's generation the snapshot was taken at.
+    generation: u64,
+    snapshot: Option<Arc<Vec<Entry<F>>>>,
+}
+
+impl<F: ?Sized> Batch<'_, F> {
+    pub fn dispatch(&mut self, mut call: impl FnMut(&F) -> bool) {
+        let set = self.set;
+        if !set.listened.load(Ordering::SeqCst) {
             return;
         }
-        let generation = self.generation.load(Ordering::SeqCst);
-        let Some(snapshot) = self.lock().clone() else {
+        let generation = set.generation.load(Ordering::SeqCst);
+        if generation != self.generation {
+            self.snapshot = set.lock().clone();
+            self.generation = generation;
+        }
+        let Some(snapshot) = &self.snapshot else {
             return;
         };
         for entry in snapshot.iter() {
-            if self.generation.load(Ordering::SeqCst) != generation && !self.contains(entry.key) {
+            if set.generation.load(Ordering::SeqCst) != generation && !set.contains(entry.key) {
                 continue;
             }
             if !call(&entry.callback) {
@@ -166,6 +197,29 @@ mod tests {
             true
         });
         assert_eq!(*calls.lock().unwrap(), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_batch_sees_changes_from_the_next_event_on() {
+        let set: ListenerSet<dyn Fn() -> usize + Send + Sync> = ListenerSet::default();
+        set.add(ListenerKey(1, 0), Arc::new(|| 1));
+        let mut batch = set.batch();
+        let mut seen = Vec::new();
+        batch.dispatch(|f| {
+            seen.push(f());
+            true
+        });
+        set.add(ListenerKey(2, 0), Arc::new(|| 2));
+        batch.dispatch(|f| {
+            seen.push(f());
+            true
+        });
+        set.remove(ListenerKey(1, 0));
+        batch.dispatch(|f| {
+            seen.push(f());
+            true
+        });
+        assert_eq!(seen, [1, 1, 2, 2]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::delivery::{Event, Queue, Target};
 use crate::error::Error;
 use crate::framing::{OwnedSseEvent, SseEvent};
 use crate::inbox::{Command, Inbox};
-use crate::listeners::ListenerSet;
+use crate::listeners::{Batch, ListenerSet};
 use crate::options::RequestOptions;
 use crate::response::ResponseHead;
 use crate::result::{Progress, TaskKind, TaskResult};
@@ -257,9 +257,14 @@ impl Task {
         !self.listeners.sse.is_empty()
     }
 
-    pub(crate) fn emit_sse(&self, event: &SseEvent) {
+    /// The SSE listeners, for a `Batch` that `emit_sse` dispatches with.
+    pub(crate) fn sse_listeners(&self) -> &ListenerSet<SseListener> {
+        &self.listeners.sse
+    }
+
+    pub(crate) fn emit_sse(&self, batch: &mut Batch<'_, SseListener>, event: &SseEvent) {
         if !self.queued(|| Event::Sse(OwnedSseEvent::new(event))) {
-            self.listeners.sse.dispatch(|f| {
+            batch.dispatch(|f| {
                 self.live() && {
                     f(self, event);
                     true

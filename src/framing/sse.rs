@@ -154,7 +154,7 @@ impl SseParser {
             None => (line, &b""[..]),
         };
         // Valid UTF-8 (the usual case) is checked fast and used as it is.
-        let value = match std::str::from_utf8(value) {
+        let value = match simdutf8::basic::from_utf8(value) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(value),
         };

@@ -30,7 +30,8 @@ impl MemoryBody {
             self.sse = Some(SseParser::default());
         }
         if let Some(parser) = &mut self.sse {
-            parser.feed(data, &mut |event| task.emit_sse(event));
+            let mut listeners = task.sse_listeners().batch();
+            parser.feed(data, &mut |event| task.emit_sse(&mut listeners, event));
         }
         if self.keep {
             self.data.extend_from_slice(data);
