@@ -631,8 +631,10 @@ typedef struct nettask_request_options {
    * hops included, must present one of, as libcurl's
    * CURLOPT_PINNEDPUBLICKEY takes them. A mismatch fails the task with
    * NETTASK_E_TLS, `err_msg` saying the public key did not match; a
-   * malformed value is NETTASK_E_INVALID_ARGUMENT at create. NULL
-   * (init) = no pinning (the certificate chain is still verified).
+   * malformed value is NETTASK_E_INVALID_ARGUMENT at create, and so is
+   * any value in a build whose TLS library cannot pin (the rustls
+   * flavour). NULL (init) = no pinning (the certificate chain is still
+   * verified).
    */
   const char *pinned_public_keys;
 } nettask_request_options;

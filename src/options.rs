@@ -291,6 +291,12 @@ impl RequestOptions {
 /// `pinned_public_keys`: libcurl's "sha256//<base64 of 32 bytes>" hashes,
 /// separated by ";" (libcurl would take a file name too; the API does not).
 fn check_pins(pins: &str) -> Result<(), Error> {
+    if !pins_supported() {
+        return Err(Error::invalid_argument(
+            "pinned_public_keys: this build's TLS library (rustls in libcurl 8.22) cannot pin \
+             public keys; build nettask with OpenSSL, or leave it NULL",
+        ));
+    }
     let base64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
     for pin in pins.split(';') {
         let ok = pin.strip_prefix("sha256//").is_some_and(|hash| {
@@ -306,6 +312,16 @@ fn check_pins(pins: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether libcurl's TLS backend takes CURLOPT_PINNEDPUBLICKEY, asked once.
+pub fn pins_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        // CURLE_NOT_BUILT_IN (4), which curl-sys does not name.
+        !matches!(curl::easy::Easy::new().pinned_public_key(pin), Err(e) if e.code() == 4)
+    })
 }
 
 /// A multipart part name goes into `Content-Disposition: form-data;

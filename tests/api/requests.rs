@@ -468,7 +468,8 @@ fn the_default_client_works_and_is_never_freed() {
 fn version_names_libcurl() {
     let v = cstr(nettask::ffi::nettask_version()).unwrap();
     assert!(v.starts_with("nettask 0.1.0 (libcurl 8."), "{v}");
-    assert!(v.contains("OpenSSL"), "{v}");
+    // The TLS library of the flavour built: OpenSSL (default) or rustls.
+    assert!(v.contains("OpenSSL") || v.contains("rustls-ffi"), "{v}");
     assert!(v.contains("nghttp2"), "{v}");
 }
 
