@@ -477,18 +477,27 @@ fn await_closes(held: &[std::net::TcpStream]) {
     unsafe { libc::close(epoll) };
 }
 
-fn idle_in_child(side: &str, count: usize) -> IdleStats {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .args(["idle-child", side, &count.to_string()])
+/// Runs this bench as a child with `args` (one case, one side, in a fresh
+/// process) and returns what it printed; `what` names it if it fails.
+fn child_stdout(args: &[&str], what: &str) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "idle {side} {count}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn idle_in_child(side: &str, count: usize) -> IdleStats {
+    let count_text = count.to_string();
+    let text = child_stdout(
+        &["idle-child", side, &count_text],
+        &format!("idle {side} {count}"),
+    );
     let v: Vec<f64> = text
         .split_whitespace()
         .map(|x| x.parse().unwrap())
@@ -955,17 +964,9 @@ fn decode(rounds: usize, url: &str, mib: u64, coded: usize, ca: &Path) {
 }
 
 fn decode_rss_in_child(side: &str, url: &str, bytes: u64) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["decode-child", side, url, &bytes.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "decode {side}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let bytes = bytes.to_string();
+    let args = ["decode-child", side, url, &bytes];
+    child_stdout(&args, &format!("decode {side}"))
         .trim()
         .parse()
         .unwrap()
@@ -1344,17 +1345,8 @@ fn curl_peak_kib(args: &[impl AsRef<std::ffi::OsStr>]) -> u64 {
 }
 
 fn upload_rss_in_child(side: &str, url: &str, file: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["upload-child", side, url, file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "upload {side}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let args = ["upload-child", side, url, file.to_str().unwrap()];
+    child_stdout(&args, &format!("upload {side}"))
         .trim()
         .parse()
         .unwrap()
