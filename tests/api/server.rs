@@ -179,13 +179,8 @@ fn respond(status: u16, body: impl Into<Bytes>) -> Response<Body> {
 
 /// The query parameter `name` as a number, or `default`.
 fn param(req: &Request<Incoming>, name: &str, default: u64) -> u64 {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| v.parse().ok())
+    param_str(req, name)
+        .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
 
