@@ -187,6 +187,7 @@ impl Profile {
         // request and response timers even when no connection was made:
         // a step counts only when the one it needs happened.
         let connected = peer_port != 0;
+        let reused = connected && info.long(CURLINFO_NUM_CONNECTS) == 0;
         let responded = connected && this_hop.bytes_received > 0;
         let at = |item, happened: bool| match info.off_t(item) {
             us if us > 0 && happened => base + us,
@@ -212,7 +213,7 @@ impl Profile {
             total_us: micros(clock.total),
             redirect_us: if redirected { base } else { -1 },
             redirect_count: earlier.count,
-            socket_reused: connected && info.long(CURLINFO_NUM_CONNECTS) == 0,
+            socket_reused: reused,
             peer_ip: std::ptr::null(),
             peer_port,
             local_port: if connected {
@@ -242,10 +243,7 @@ impl Profile {
             throughput_kbps: throughput_kbps(body_bytes, response_end - response_start),
             estimate_nettype: nettype(rtt_us),
             // A reused connection resolved nothing.
-            dns_source: match connected && info.long(CURLINFO_NUM_CONNECTS) == 0 {
-                true => c"".as_ptr(),
-                false => dns_source.as_ptr(),
-            },
+            dns_source: if reused { c"" } else { dns_source }.as_ptr(),
         };
         let peer_ip = info.string(CURLINFO_PRIMARY_IP).filter(|_| connected);
         Profile::new(c, peer_ip.unwrap_or_default())
