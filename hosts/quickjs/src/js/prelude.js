@@ -566,7 +566,8 @@
     }
   }
 
-  class RequestTask {
+  // What every task has: abort and the headers listener.
+  class NetworkTask {
     abort() {
       abortTask(states.get(this));
     }
@@ -576,6 +577,9 @@
     offHeadersReceived(fn) {
       off(states.get(this), 'headers', fn);
     }
+  }
+
+  class RequestTask extends NetworkTask {
     onChunkReceived(fn) {
       on(states.get(this), 'chunk', fn);
     }
@@ -584,16 +588,7 @@
     }
   }
 
-  class DownloadTask {
-    abort() {
-      abortTask(states.get(this));
-    }
-    onHeadersReceived(fn) {
-      on(states.get(this), 'headers', fn);
-    }
-    offHeadersReceived(fn) {
-      off(states.get(this), 'headers', fn);
-    }
+  class DownloadTask extends NetworkTask {
     onProgressUpdate(fn) {
       on(states.get(this), 'progress', fn);
     }
