@@ -5,7 +5,8 @@ demo:
 	scripts/demo.sh
 
 # Every test: Rust unit and C-ABI integration tests, the header check, then
-# the C examples under valgrind and ASan, packaging and the JVM program.
+# the C examples under valgrind and ASan, packaging, the JVM program, the
+# QuickJS host, the rustls flavour and aarch64 under qemu-user.
 test:
 	scripts/test.sh
 

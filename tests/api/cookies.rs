@@ -7,7 +7,7 @@ use std::ffi::{CString, c_void};
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -863,7 +863,7 @@ fn a_save_killed_midway_leaves_one_whole_jar() {
     let mut seen = Vec::new();
     let mut temporaries = 0;
     for round in 0..20 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut child = this_test_binary()
             .args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(SAVER_ENV, &file)
             .stdout(Stdio::piped())

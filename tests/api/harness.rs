@@ -18,6 +18,29 @@ pub fn last_error() -> String {
     cstr(nettask_last_error()).unwrap_or_default()
 }
 
+/// The user-mode emulator this test binary runs under, from
+/// `NETTASK_EMULATOR` (scripts/check-aarch64.sh sets it to its
+/// `qemu-aarch64` command line), or None when it runs natively.
+pub fn emulator() -> Option<Vec<String>> {
+    let line = std::env::var("NETTASK_EMULATOR").ok()?;
+    let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+    (!words.is_empty()).then_some(words)
+}
+
+/// A command that runs this test binary again. Under an emulator the
+/// binary is foreign code the kernel cannot exec, so the emulator runs it.
+pub fn this_test_binary() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    match emulator() {
+        Some(words) => {
+            let mut cmd = std::process::Command::new(&words[0]);
+            cmd.args(&words[1..]).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    }
+}
+
 /// Copies of what a listener was given (the originals are borrowed).
 #[derive(Debug, Clone)]
 pub enum Event {
