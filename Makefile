@@ -15,6 +15,11 @@ PREFIX ?= /usr/local
 install:
 	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install.sh
 
+# Release archives per target and TLS flavour in dist/ (scripts/dist.sh;
+# DIST="TARGET:FLAVOUR ..." for some of them).
+dist:
+	DIST="$(DIST)" scripts/dist.sh
+
 # Regenerate include/nettask.h from the Rust sources.
 header:
 	NETTASK_UPDATE_HEADER=1 cargo test --test header
@@ -25,4 +30,4 @@ lint:
 	cargo fmt --check --manifest-path hosts/quickjs/Cargo.toml
 	CARGO_TARGET_DIR=$(CURDIR)/target cargo clippy --release --manifest-path hosts/quickjs/Cargo.toml -- -D warnings
 
-.PHONY: demo test install header lint
+.PHONY: demo test install dist header lint

@@ -11,7 +11,13 @@ fn main() {
         // also exports every #[no_mangle] function of the crates linked in
         // (rustls-ffi's rustls_* in the rustls flavour), and those come
         // from archives.
-        println!("cargo:rustc-cdylib-link-arg=-Wl,--exclude-libs,ALL");
+        // zig's linker (cargo-zigbuild, the musl builds of scripts/dist.sh)
+        // has no --exclude-libs: there rustls-ffi's functions stay exported.
+        let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
+        if !linker.contains("zigcc") {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,--exclude-libs,ALL");
+        }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
 }

@@ -5,27 +5,14 @@
 # the C life-cycle program and the version-1 program (frozen header) linked
 # with the aarch64 libnettask.so, against the loopback server (which runs
 # natively: the emulated clients reach it over 127.0.0.1).
-#
-# `qemu-aarch64 -L /` takes the arm64 ld.so and libc.so.6 from the same
-# glibc build (Debian's libc6:arm64): a sysroot whose ld.so and libc come
-# from different builds hangs qemu in pthread_create.
+# The cross-build settings: scripts/aarch64-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/check-lib.sh
 
-target=aarch64-unknown-linux-gnu
-rustup target list --installed | grep -qx $target || rustup target add $target
-
-qemu="qemu-aarch64 -L /"
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=$qemu
-export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-export CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++
-export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
-# openssl-sys finds the arm64 OpenSSL through pkg-config's multiarch dir
-# (for this target only: the loopback server is built for the host).
-export PKG_CONFIG_ALLOW_CROSS_aarch64_unknown_linux_gnu=1
-export PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig
+. scripts/aarch64-env.sh
+target=$aarch64_gnu
+qemu=$qemu_aarch64
 # Tests that start their own binary again, or read what the emulator
 # cannot give (TCP_INFO), look at this.
 export NETTASK_EMULATOR=$qemu
