@@ -362,7 +362,9 @@ nettask_code nettask_client_add_resolve(struct nettask_client *client,
  * Queued delivery: a descriptor (an eventfd; a pipe where there is none)
  * that is readable while events wait for `nettask_client_dispatch`, to
  * watch in the host's own loop (poll, epoll, kqueue, a libuv poll handle,
- * an Android Looper). It belongs to the client: do not read or close it.
+ * an Android Looper). Events that arrive while a dispatch call waits go
+ * straight to it and do not raise the descriptor. It belongs to the
+ * client: do not read or close it.
  * -1 for a client in event-thread mode, or NULL.
  */
 int nettask_client_event_fd(struct nettask_client *client);

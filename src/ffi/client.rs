@@ -304,7 +304,9 @@ pub unsafe extern "C" fn nettask_client_add_resolve(
 /// Queued delivery: a descriptor (an eventfd; a pipe where there is none)
 /// that is readable while events wait for `nettask_client_dispatch`, to
 /// watch in the host's own loop (poll, epoll, kqueue, a libuv poll handle,
-/// an Android Looper). It belongs to the client: do not read or close it.
+/// an Android Looper). Events that arrive while a dispatch call waits go
+/// straight to it and do not raise the descriptor. It belongs to the
+/// client: do not read or close it.
 /// -1 for a client in event-thread mode, or NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nettask_client_event_fd(client: *mut nettask_client) -> c_int {
