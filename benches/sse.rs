@@ -8,7 +8,9 @@
 //!   p50 / p99 from the server's write to the listener, SSE vs chunk, must
 //!   be within 20 µs.
 //!
-//! `cargo bench --bench sse` (`-- quick`: 32 MiB, fewer events).
+//! `cargo bench --bench sse` (`-- quick`: 32 MiB, fewer events;
+//! NETTASK_BENCH_ROUNDS=N rounds). The client runs on CPU 0, the server on
+//! CPU 1.
 
 use std::ffi::{CString, c_void};
 use std::io::{Read, Write};
@@ -18,6 +20,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nettask::ffi::*;
+
+#[path = "common/cpu.rs"]
+mod cpu;
 
 /// The clock both the server and the listeners read.
 fn clock() -> Duration {
@@ -41,6 +46,9 @@ fn serve(bulk: Arc<Vec<u8>>, latency_events: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
+        if cpu::cpu_count() >= 2 {
+            cpu::pin_to_cpu(1);
+        }
         for stream in listener.incoming().flatten() {
             let bulk = Arc::clone(&bulk);
             std::thread::spawn(move || answer(stream, &bulk, latency_events));
@@ -199,6 +207,16 @@ fn percentile(v: &mut [u64], p: usize) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let (mib, rounds, latency_events) = if quick { (32, 3, 300) } else { (256, 5, 2000) };
+    // More rounds steady the medians on a noisy machine.
+    let rounds = std::env::var("NETTASK_BENCH_ROUNDS").map_or(rounds, |n| {
+        n.parse()
+            .expect("NETTASK_BENCH_ROUNDS is a number of rounds")
+    });
+    // The client (this thread and the event thread) on CPU 0, the server
+    // on CPU 1.
+    if cpu::cpu_count() >= 2 {
+        cpu::pin_to_cpu(0);
+    }
     let count = mib * 1024 * 1024 / 1024;
     let bulk = Arc::new(events(count, 1024 - 16));
     let base = serve(Arc::clone(&bulk), latency_events);

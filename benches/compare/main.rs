@@ -41,6 +41,8 @@
 //! sets the number of rounds.
 
 mod async_drive;
+#[path = "../common/cpu.rs"]
+mod cpu;
 mod isahc_side;
 mod nettask_side;
 mod nginx;
@@ -55,6 +57,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
+
+use cpu::{cpu_count, pin_to_cpu};
 
 static EPOCH: Lazy<Instant> = Lazy::new(Instant::now);
 
@@ -638,27 +642,6 @@ fn peer_rows(
 /// The targets are against the raw loop.
 fn raw_target(target: &'static str) -> impl Fn(&str) -> &'static str {
     move |peer| if peer == "raw" { target } else { "" }
-}
-
-/// The machine's online CPUs, whatever this process is pinned to.
-pub fn cpu_count() -> usize {
-    // SAFETY: sysconf reads a system value and has no other effect.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    usize::try_from(n).unwrap_or(1).max(1)
-}
-
-/// Keeps this thread, and the threads and processes it starts from now on,
-/// on CPU `cpu`. The client sides run on CPU 0 and nginx and the silent
-/// server on CPU 1, so that no side's runs depend on where the scheduler
-/// happens to put the client next to the server.
-fn pin_to_cpu(cpu: usize) {
-    // SAFETY: sched_setaffinity on this thread with a zeroed, then filled,
-    // local cpu_set_t of the size passed.
-    unsafe {
-        let mut set = std::mem::zeroed::<libc::cpu_set_t>();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
 }
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit, and the hard limit to

@@ -135,7 +135,7 @@ http {{
             // gzip, whatever the request accepts: nginx compresses nothing.
             gzipped = "location ~ \\.json$ { gzip_static always; }",
             // The client side runs on CPU 0 (see main); the server gets CPU 1.
-            affinity = if crate::cpu_count() >= 2 {
+            affinity = if crate::cpu::cpu_count() >= 2 {
                 "worker_cpu_affinity 10;"
             } else {
                 ""

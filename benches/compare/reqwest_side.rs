@@ -21,7 +21,7 @@ fn runtime(multi_thread: bool) -> Runtime {
     let mut builder = if multi_thread {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         // The machine's cores, not the one this process is pinned to.
-        b.worker_threads(crate::cpu_count());
+        b.worker_threads(crate::cpu::cpu_count());
         b
     } else {
         tokio::runtime::Builder::new_current_thread()

@@ -70,7 +70,9 @@ pub struct SseParser {
     /// UTF-8: each `data:` value and a "\n".
     data: Vec<u8>,
     event_type: Vec<u8>,
-    last_event_id: CString,
+    /// The last id, then a NUL; kept in one buffer (most streams send an
+    /// id with every event).
+    last_event_id: Vec<u8>,
     retry_ms: i64,
 }
 
@@ -82,7 +84,7 @@ impl Default for SseParser {
             bom_checked: false,
             data: Vec::new(),
             event_type: Vec::new(),
-            last_event_id: CString::default(),
+            last_event_id: vec![0],
             retry_ms: -1,
         }
     }
@@ -164,13 +166,11 @@ impl SseParser {
                 self.data.extend_from_slice(value.as_bytes());
                 self.data.push(b'\n');
             }
-            // An id with a NUL is ignored; the buffer is reused, as most
-            // streams send one with every event.
-            b"id" if !value.as_bytes().contains(&0) => {
-                let mut id = std::mem::take(&mut self.last_event_id).into_bytes();
-                id.clear();
-                id.extend_from_slice(value.as_bytes());
-                self.last_event_id = CString::new(id).unwrap_or_default();
+            // An id with a NUL is ignored.
+            b"id" if memchr::memchr(0, value.as_bytes()).is_none() => {
+                self.last_event_id.clear();
+                self.last_event_id.extend_from_slice(value.as_bytes());
+                self.last_event_id.push(0);
             }
             b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 self.retry_ms = value.parse().unwrap_or(i64::MAX);
@@ -195,7 +195,8 @@ impl SseParser {
         on_event(&SseEvent {
             event_type,
             data: &self.data[..self.data.len() - 1],
-            last_event_id: &self.last_event_id,
+            // One NUL, at the end: ids with a NUL are never stored.
+            last_event_id: CStr::from_bytes_until_nul(&self.last_event_id).unwrap_or_default(),
             retry_ms: self.retry_ms,
         });
         self.data.clear();
