@@ -3,11 +3,11 @@
 //! ports dropped, the fragment kept out of the request. Refused: what
 //! WHATWG refuses, a scheme other than http or https, and what libcurl's
 //! own parser would refuse at start (checked with it, so nothing passes
-//! create and fails later).
+//! create and fails later; skipped for hosts it always takes).
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint};
 
-use ::url::{ParseError, Url};
+use ::url::{Host, ParseError, Url};
 
 use crate::error::Error;
 use crate::util::quote;
@@ -79,6 +79,7 @@ fn for_request(mut url: Url) -> Result<String, String> {
         ));
     }
     url.set_fragment(None);
+    let plain = plain_host(url.host());
     let text = String::from(url);
     if text.len() > MAX_URL_LEN {
         return Err(format!(
@@ -86,8 +87,28 @@ fn for_request(mut url: Url) -> Result<String, String> {
             text.len()
         ));
     }
-    libcurl_accepts(&text)?;
+    if !plain {
+        libcurl_accepts(&text)?;
+    }
     Ok(text)
+}
+
+/// Whether libcurl's parser takes every WHATWG-serialised URL with this
+/// host (an IP address, or dot-separated labels of letters, digits and
+/// hyphens): the rest of such a URL is percent-encoded where libcurl would
+/// refuse a byte. Checked against libcurl itself in the tests; the check
+/// costs a third of a create.
+fn plain_host(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => true,
+        Some(Host::Domain(name)) => name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }),
+        None => false,
+    }
 }
 
 /// libcurl's URL API, which curl-sys does not declare.
@@ -191,7 +212,7 @@ mod tests {
     fn follows_the_whatwg_url_test_data() {
         let data: serde_json::Value =
             serde_json::from_str(include_str!("../tests/data/urltestdata.json")).unwrap();
-        let (mut checked, mut refused_by_libcurl) = (0, Vec::new());
+        let (mut checked, mut refused_by_libcurl, mut plain) = (0, Vec::new(), 0);
         for case in data.as_array().unwrap().iter().filter(|c| c.is_object()) {
             let input = case["input"].as_str().unwrap();
             let ours = match case["base"].as_str() {
@@ -201,6 +222,14 @@ mod tests {
             };
             let href = case["href"].as_str();
             let http = href.is_some_and(|h| h.starts_with("http://") || h.starts_with("https://"));
+            // Where the check of libcurl's parser is skipped, it agrees.
+            if let Some(url) = href.filter(|_| http).and_then(|h| Url::parse(h).ok())
+                && plain_host(url.host())
+            {
+                let sent = href.unwrap().split('#').next().unwrap();
+                assert_eq!(libcurl_accepts(sent), Ok(()), "{input}");
+                plain += 1;
+            }
             match (ours, href) {
                 (Ok(sent), Some(href)) if http => {
                     assert_eq!(sent, href.split('#').next().unwrap(), "{input}");
@@ -213,7 +242,7 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(checked > 800, "{checked}");
+        assert!(checked > 800 && plain > 200, "{checked} {plain}");
         // Hosts libcurl's parser will not take although WHATWG does; they
         // are refused at create rather than failing at start.
         assert!(refused_by_libcurl.len() < 10, "{refused_by_libcurl:?}");
