@@ -120,7 +120,12 @@ impl Dns {
             applied.0 = table.clone();
         }
         let literal = host.starts_with('[') || host.parse::<IpAddr>().is_ok();
-        let own = table.entries.get(&(host.to_owned(), port));
+        // (No key made, which allocates, when there are no entries.)
+        let own = if table.entries.is_empty() {
+            None
+        } else {
+            table.entries.get(&(host.to_owned(), port))
+        };
         if let Some(value) = own {
             let own_line = line(&(host.to_owned(), port), value.as_deref());
             if !lines.contains(&own_line) {
