@@ -132,7 +132,7 @@ impl FileBody {
     pub fn persist(&mut self, task: &Task, written: u64) -> Result<PathBuf, Failure> {
         self.file
             .flush()
-            .and_then(|()| std::fs::rename(&self.temp_path, &self.destination))
+            .and_then(|()| replace(&self.temp_path, &self.destination))
             .map_err(|e| file_error(&self.destination, &e))?;
         self.persisted = true;
         if self.reported_bytes != Some(written) {
@@ -140,6 +140,56 @@ impl FileBody {
         }
         Ok(self.destination.clone())
     }
+}
+
+/// Moves `temp` to `destination` in one step, replacing a file there.
+///
+/// On Linux an existing file is swapped out (renameat2 RENAME_EXCHANGE)
+/// and then removed, rather than renamed over: ext4 answers a rename over
+/// a file by allocating and starting to write back every delayed block of
+/// the new one inside the rename (auto_da_alloc), which held the event
+/// thread, and every transfer on it, for 0.15 s per 256 MiB here. Either
+/// way the destination holds the old file or the new one, never neither.
+fn replace(temp: &Path, destination: &Path) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if std::fs::symlink_metadata(destination).is_ok_and(|m| !m.is_dir())
+        && exchange(temp, destination)
+    {
+        // `temp` names the old file now. Should it stay, it is only litter.
+        let _ = std::fs::remove_file(temp);
+        return Ok(());
+    }
+    std::fs::rename(temp, destination)
+}
+
+/// renameat2's flag, from the kernel's uapi (not in every libc's headers).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const RENAME_EXCHANGE: libc::c_uint = 1 << 1;
+
+/// Swaps two paths atomically; false where the kernel or the file system
+/// cannot (then a rename does the job).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        std::ffi::CString::new(a.as_os_str().as_bytes()),
+        std::ffi::CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: renameat2 reads two NUL-terminated paths that outlive the
+    // call; through syscall(), as musl and older glibc have no wrapper.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
 }
 
 impl Drop for FileBody {

@@ -140,6 +140,37 @@ fn failed_download_leaves_nothing_and_keeps_the_old_file() {
 }
 
 #[test]
+fn a_finished_download_replaces_a_file_or_symlink_and_leaves_nothing_else() {
+    let dir = temp_dir("replace");
+    let client = Client::new();
+    let fetch_to = |dest: &Path| {
+        let run = Run::download(&client, Opts::new(&server().url("/hello")).file(dest));
+        run.start();
+        run.wait()
+    };
+    let file = dir.join("file.txt");
+    std::fs::write(&file, b"old contents, longer than the new").unwrap();
+    assert_eq!(fetch_to(&file).code, NETTASK_OK);
+    assert_eq!(std::fs::read(&file).unwrap(), b"hello world");
+    // A symlink is replaced itself; what it pointed to stays as it was.
+    let target = dir.join("target.txt");
+    std::fs::write(&target, b"target").unwrap();
+    let link = dir.join("link.txt");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(fetch_to(&link).code, NETTASK_OK);
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&link).unwrap(), b"hello world");
+    assert_eq!(std::fs::read(&target).unwrap(), b"target");
+    // A directory is not replaced.
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let out = fetch_to(&sub);
+    assert_eq!(out.code, NETTASK_E_FILE, "{}", out.err_msg);
+    assert!(sub.is_dir());
+    assert_eq!(entries(&dir), ["file.txt", "link.txt", "sub", "target.txt"]);
+}
+
+#[test]
 fn aborted_download_leaves_the_directory_empty() {
     let dir = temp_dir("abort");
     let client = Client::new();
