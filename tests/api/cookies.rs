@@ -650,6 +650,9 @@ fn the_jar_is_usable_from_another_thread_while_a_hundred_tasks_run() {
         let outcomes: Vec<Outcome> = runs.iter().map(Run::wait).collect();
         stop.store(true, Ordering::Relaxed);
         jar_thread.join().unwrap();
+        // Before telling: the test's own reference must be the last, so
+        // that its drop frees the client (and saves the jar) there.
+        drop((runs, client));
         done_tx
             .send((outcomes, rounds.load(Ordering::Relaxed)))
             .unwrap();
