@@ -5,11 +5,13 @@
 //!
 //! Overrides reach libcurl as CURLOPT_RESOLVE lines, which load into the
 //! multi handle's DNS cache when a transfer starts. The event loop hands
-//! each transfer the changes since the last one it set up, plus the entry
-//! for the transfer's own host and port, so a task started after a change
-//! uses it even if the transfer carrying the change starts later.
+//! each transfer the changes since the last one it set up (read off a
+//! journal of changed keys: the cost follows the changes, not the table),
+//! plus the entry for the transfer's own host and port, so a task started
+//! after a change uses it even if the transfer carrying the change starts
+//! later.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CStr;
 use std::net::IpAddr;
 
@@ -24,15 +26,36 @@ type Key = (String, u16);
 /// Overrides by host and port: the libcurl address list ("a,[b]"), or
 /// `None` once removed, so that a later transfer to it drops the cached
 /// override too.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct Table {
     entries: BTreeMap<Key, Option<String>>,
-    version: u64,
+    /// The keys changed, in order; change number `base + i` is
+    /// `journal[i]`. A reader behind `base` takes every entry.
+    journal: Vec<Key>,
+    base: usize,
 }
 
-/// What the event loop has handed libcurl so far.
+impl Table {
+    fn set(&mut self, key: Key, addresses: Option<String>) {
+        self.entries.insert(key.clone(), addresses);
+        self.journal.push(key);
+        // Half is dropped when it holds twice as many changes as there are
+        // entries: repeated changes of the same keys cannot grow it
+        // without bound, and a reader in the newer half reads on.
+        if self.journal.len() > 2 * JOURNAL_MIN.max(self.entries.len()) {
+            let half = self.journal.len() / 2;
+            self.journal.drain(..half);
+            self.base += half;
+        }
+    }
+}
+
+/// Changes kept however small the table.
+const JOURNAL_MIN: usize = 64;
+
+/// How many changes the event loop has handed libcurl so far.
 #[derive(Debug, Default)]
-pub(crate) struct Applied(Table);
+pub(crate) struct Applied(usize);
 
 /// Which source gives a transfer its address, for the profile.
 pub(crate) fn source_name(source: Option<Source>) -> &'static CStr {
@@ -65,9 +88,8 @@ impl Dns {
         for (i, entry) in resolve.iter().enumerate() {
             let (key, addresses) = parse_entry(entry)
                 .map_err(|why| Error::invalid_argument(format!("resolve[{i}] {entry:?}: {why}")))?;
-            table.entries.insert(key, Some(addresses));
+            table.set(key, Some(addresses));
         }
-        table.version = 1;
         let doh_url = doh_url.map(check_doh_url).transpose()?;
         Ok(Dns {
             doh_url,
@@ -93,9 +115,7 @@ impl Dns {
             Some(a) => Some(parse_addresses(a).map_err(bad)?),
             None => None,
         };
-        let mut table = lock(&self.table);
-        table.entries.insert((host, port), addresses);
-        table.version += 1;
+        lock(&self.table).set((host, port), addresses);
         Ok(())
     }
 
@@ -111,14 +131,20 @@ impl Dns {
     ) -> (Vec<String>, Option<Source>) {
         let table = lock(&self.table);
         let mut lines = Vec::new();
-        if table.version != applied.0.version {
+        let end = table.base + table.journal.len();
+        if applied.0 < table.base {
             for (key, value) in &table.entries {
-                if applied.0.entries.get(key) != Some(value) {
-                    lines.push(line(key, value.as_deref()));
+                lines.push(line(key, value.as_deref()));
+            }
+        } else if applied.0 < end {
+            let mut seen = BTreeSet::new();
+            for key in &table.journal[applied.0 - table.base..] {
+                if seen.insert(key) {
+                    lines.push(line(key, table.entries[key].as_deref()));
                 }
             }
-            applied.0 = table.clone();
         }
+        applied.0 = end;
         let literal = host.starts_with('[') || host.parse::<IpAddr>().is_ok();
         // (No key made, which allocates, when there are no entries.)
         let own = if table.entries.is_empty() {
@@ -280,6 +306,33 @@ mod tests {
         assert_eq!(lines, ["-a.test:80"], "a removed override stays removed");
         assert_eq!(source, Some(Source::System));
         assert_eq!(d.lines_for("127.0.0.1", 80, &mut applied).1, None);
+    }
+
+    #[test]
+    fn a_reader_behind_a_dropped_journal_gets_every_entry() {
+        let d = dns(&["a.test:80:127.0.0.2"]);
+        let (mut behind, mut current) = (Applied::default(), Applied::default());
+        d.lines_for("x.test", 80, &mut current);
+        for i in 0..1000 {
+            d.set("b.test", 80, Some(&format!("127.0.0.{}", i % 200 + 1)))
+                .unwrap();
+            if i % 10 == 0 {
+                let lines = d.lines_for("x.test", 80, &mut current).0;
+                assert_eq!(lines, [format!("b.test:80:127.0.0.{}", i % 200 + 1)]);
+            }
+        }
+        let table = lock(&d.table);
+        assert!(
+            table.journal.len() <= 2 * JOURNAL_MIN,
+            "{}",
+            table.journal.len()
+        );
+        drop(table);
+        assert_eq!(
+            d.lines_for("x.test", 80, &mut behind).0,
+            ["a.test:80:127.0.0.2", "b.test:80:127.0.0.200"]
+        );
+        assert!(d.lines_for("x.test", 80, &mut behind).0.is_empty());
     }
 
     #[test]

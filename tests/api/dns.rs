@@ -313,6 +313,10 @@ fn add_resolve_while_tasks_run() {
                     add_resolve(client.0, Some("busy.test"), q, Some(to)).unwrap();
                     add_resolve(client.0, Some(&format!("other{n}.test")), q, Some(to)).unwrap();
                     n += 1;
+                    // As often as an HTTPDNS feed could (and more), not as
+                    // fast as a core can: every change of another host
+                    // rides along with the next transfer set up.
+                    std::thread::sleep(std::time::Duration::from_micros(100));
                 }
                 n
             })
