@@ -150,17 +150,17 @@ impl Dns {
         let own = if table.entries.is_empty() {
             None
         } else {
-            table.entries.get(&(host.to_owned(), port))
+            table.entries.get_key_value(&(host.to_owned(), port))
         };
-        if let Some(value) = own {
-            let own_line = line(&(host.to_owned(), port), value.as_deref());
+        if let Some((key, value)) = own {
+            let own_line = line(key, value.as_deref());
             if !lines.contains(&own_line) {
                 lines.push(own_line);
             }
         }
         // libcurl answers "localhost" itself, before any resolver.
         let localhost = host == "localhost" || host.ends_with(".localhost");
-        let source = match own {
+        let source = match own.map(|(_, value)| value) {
             _ if literal => None,
             Some(Some(_)) => Some(Source::Override),
             _ if localhost => Some(Source::System),
