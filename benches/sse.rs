@@ -23,6 +23,8 @@ use nettask::ffi::*;
 
 #[path = "common/cpu.rs"]
 mod cpu;
+#[path = "common/rounds.rs"]
+mod rounds;
 
 /// The clock both the server and the listeners read.
 fn clock() -> Duration {
@@ -207,11 +209,7 @@ fn percentile(v: &mut [u64], p: usize) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let (mib, rounds, latency_events) = if quick { (32, 3, 300) } else { (256, 5, 2000) };
-    // More rounds steady the medians on a noisy machine.
-    let rounds = std::env::var("NETTASK_BENCH_ROUNDS").map_or(rounds, |n| {
-        n.parse()
-            .expect("NETTASK_BENCH_ROUNDS is a number of rounds")
-    });
+    let rounds = rounds::rounds(rounds);
     // The client (this thread and the event thread) on CPU 0, the server
     // on CPU 1.
     if cpu::cpu_count() >= 2 {

@@ -73,9 +73,7 @@ for build in "${builds[@]}"; do
     find . -type f ! -name SIZES | sort | xargs stat -c '%s %n' | sed 's| \./| |' >SIZES
   )
   tar -C "$stage" -czf "dist/$name.tar.gz" "$name"
+  sizes=$(awk '{ size[$2] = $1 } END { print "libnettask.so " size["lib/libnettask.so"] ", libnettask.a " size["lib/libnettask.a"] }' "$stage/$name/SIZES")
   rm -rf "$stage"
-  so=$(tar -xzOf "dist/$name.tar.gz" "$name/SIZES" | awk '$2 == "lib/libnettask.so" { print $1 }')
-  a=$(tar -xzOf "dist/$name.tar.gz" "$name/SIZES" | awk '$2 == "lib/libnettask.a" { print $1 }')
-  printf 'dist/%s.tar.gz  %s bytes; libnettask.so %s, libnettask.a %s\n' \
-    "$name" "$(stat -c %s "dist/$name.tar.gz")" "$so" "$a"
+  echo "dist/$name.tar.gz  $(stat -c %s "dist/$name.tar.gz") bytes; $sizes"
 done

@@ -48,6 +48,8 @@ mod nettask_side;
 mod nginx;
 mod raw_side;
 mod reqwest_side;
+#[path = "../common/rounds.rs"]
+mod rounds;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -708,13 +710,7 @@ fn main() {
     } else {
         (256u64, 64u64, 20_000, 5)
     };
-    // More rounds steady the medians on a noisy machine.
-    let rounds = match std::env::var("NETTASK_BENCH_ROUNDS") {
-        Ok(n) => n
-            .parse()
-            .expect("NETTASK_BENCH_ROUNDS is a number of rounds"),
-        Err(_) => rounds,
-    };
+    let rounds = rounds::rounds(rounds);
     // The upload's file, and the files whose upload's peak RSS is shown.
     let (upload_mib, upload_rss_mibs): (u64, &[u64]) = if quick {
         (32, &[32])
