@@ -256,7 +256,7 @@ impl EventLoop {
             && running
                 .handle
                 .get_ref()
-                .0
+                .transfer
                 .as_ref()
                 .is_some_and(|t| Arc::ptr_eq(t.task(), task))
         {
@@ -320,13 +320,11 @@ impl EventLoop {
         let fresh = origin
             .as_deref()
             .is_some_and(|o| !self.idle_connections.take(o));
-        let mut easy = match self.spare.pop() {
-            Some(mut easy) => {
-                easy.reset();
-                easy
-            }
-            None => Easy2::new(Job::default()),
-        };
+        // `attach` resets a spare handle unless it can reuse its options.
+        let mut easy = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Easy2::new(Job::default()));
         let admitted_at = Instant::now();
         transfer.joined(admitted_at - task.started_at());
         let resolve = transfer.resolve_lines(&self.state.dns, &mut self.dns_applied);
@@ -354,7 +352,7 @@ impl EventLoop {
         let admission = self.admissions;
         if let Some(deadline) = handle
             .get_ref()
-            .0
+            .transfer
             .as_ref()
             .and_then(|t| t.idle_deadline(None))
         {
@@ -390,14 +388,18 @@ impl EventLoop {
         };
         self.active -= 1;
         self.free_slots.push(slot);
-        // Read while the handle still finds its connection.
-        let rtt = connection_rtt(running.handle.raw());
+        // Read while the handle still finds its connection; not for a
+        // handle whose task an abort completed already (no result to fill).
+        let has_job = running.handle.get_ref().transfer.is_some();
+        let rtt = has_job
+            .then(|| connection_rtt(running.handle.raw()))
+            .flatten();
         let mut easy = match self.multi.remove2(running.handle) {
             Ok(easy) => easy,
             Err(_) => return, // cannot happen: the handle was in this multi
         };
         let detail = easy.take_error_buf();
-        if let Some(mut transfer) = easy.get_mut().0.take() {
+        if let Some(mut transfer) = easy.get_mut().transfer.take() {
             // SAFETY: `easy` is the hop's live handle, on the event thread.
             match unsafe { transfer.next(ending, easy.raw(), &self.state.policy) } {
                 Next::Complete(ending) => {
@@ -442,7 +444,7 @@ impl EventLoop {
         let Some(running) = self.running.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        let Some(transfer) = running.handle.get_mut().0.take() else {
+        let Some(transfer) = running.handle.get_mut().transfer.take() else {
             return;
         };
         let raw = running.handle.raw();
@@ -490,7 +492,7 @@ impl EventLoop {
                     .get(slot)?
                     .as_ref()
                     .filter(|r| r.admission == admission)?;
-                let transfer = r.handle.get_ref().0.as_ref()?;
+                let transfer = r.handle.get_ref().transfer.as_ref()?;
                 // SAFETY: the handle is live in the multi handle, and only
                 // the event thread (this one) uses it.
                 let info = unsafe { Info::new(r.handle.raw()) };

@@ -446,31 +446,36 @@ impl Handler for Transfer {
 /// The handler of a pooled easy handle: the transfer of the task it runs,
 /// or nothing while the handle waits for its next task.
 #[derive(Default)]
-pub(crate) struct Job(pub Option<Transfer>);
+pub(crate) struct Job {
+    pub transfer: Option<Transfer>,
+    /// The handle holds a plain request's options and no other (see
+    /// `attach`): the next plain request sets only what differs.
+    plain: bool,
+}
 
 impl Handler for Job {
     fn progress(&mut self, dltotal: f64, dlnow: f64, ultotal: f64, ulnow: f64) -> bool {
-        self.0
+        self.transfer
             .as_mut()
             .is_none_or(|t| t.progress(dltotal, dlnow, ultotal, ulnow))
     }
 
     fn header(&mut self, line: &[u8]) -> bool {
-        self.0.as_mut().is_some_and(|t| t.header(line))
+        self.transfer.as_mut().is_some_and(|t| t.header(line))
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
-        self.0.as_mut().map_or(Ok(0), |t| t.write(data))
+        self.transfer.as_mut().map_or(Ok(0), |t| t.write(data))
     }
 
     fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
-        self.0
+        self.transfer
             .as_mut()
             .map_or(Err(ReadError::Abort), |t| t.read(into))
     }
 
     fn seek(&mut self, whence: SeekFrom) -> SeekResult {
-        self.0
+        self.transfer
             .as_mut()
             .map_or(SeekResult::CantSeek, |t| t.seek(whence))
     }
@@ -504,23 +509,30 @@ pub(crate) fn attach(
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
+    let plain = is_plain(&transfer.request, &resolve);
+    // A handle that ran a plain request keeps every option a plain request
+    // needs: resetting it and setting them again (30 calls into libcurl,
+    // a third of a small GET's set-up) would change nothing.
+    let reuse = plain && std::mem::take(&mut easy.get_mut().plain);
+    if !reuse {
+        easy.reset();
+    }
     let codings = transfer.codings.header.as_deref();
     let file_size = transfer.send.file_size();
     let request = &transfer.request;
-    configure(
-        easy,
-        request,
-        codings,
-        file_size,
-        &client.options,
-        timeout,
-        fresh_connection,
-    )
-    .and_then(|()| configure_network(easy, request, client, resolve))
-    .map_err(|e| Failure {
+    let internal = |e: curl::Error| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
-    })?;
+    };
+    configure_hop(easy, request, codings, timeout, fresh_connection).map_err(internal)?;
+    if reuse {
+        easy.get_mut().transfer = Some(transfer);
+        easy.get_mut().plain = true;
+        return Ok(());
+    }
+    configure(easy, request, file_size, &client.options)
+        .and_then(|()| configure_network(easy, request, client, resolve))
+        .map_err(internal)?;
     if let Some(jar) = &client.jar {
         // A caller's own Cookie header replaces the jar's (API.md).
         let own_cookie =
@@ -538,8 +550,23 @@ pub(crate) fn attach(
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
     })?;
-    easy.get_mut().0 = Some(transfer);
+    let job = easy.get_mut();
+    job.transfer = Some(transfer);
+    job.plain = plain;
     Ok(())
+}
+
+/// A GET with nothing but options every request sets: no header, body,
+/// form, key pins or DNS override lines. Such a request leaves no option
+/// behind that the next one would have to undo.
+fn is_plain(request: &RequestOptions, resolve: &[String]) -> bool {
+    request.method == Method::Get
+        && request.headers.is_empty()
+        && request.body.is_empty()
+        && request.body_file.is_none()
+        && request.upload.is_none()
+        && request.pinned_public_keys.is_none()
+        && resolve.is_empty()
 }
 
 /// Where the hop's address comes from, and whose keys its TLS peer must
@@ -566,24 +593,76 @@ fn configure_network(
     Ok(())
 }
 
-/// `accept_encoding` is the Accept-Encoding value to send, if any;
-/// `file_body_size` the size of `body_file`, when the body comes from it.
-fn configure(
+/// Sets what every request and hop sets, plain or not: the URL, whether
+/// to open a new connection, the Accept-Encoding value to send (`None`:
+/// no such header), the HTTP version, and what is left of the timeout.
+fn configure_hop(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
     accept_encoding: Option<&str>,
-    file_body_size: Option<u64>,
-    client: &ClientOptions,
     timeout: Duration,
     fresh_connection: bool,
+) -> Result<(), curl::Error> {
+    easy.url(&options.url)?;
+    easy.fresh_connect(fresh_connection)?;
+    // libcurl writes the header; nettask decodes (`configure` turns
+    // libcurl's decoding off).
+    match accept_encoding {
+        Some(codings) => easy.accept_encoding(codings)?,
+        // SAFETY: the handle is live; NULL turns the option off.
+        None => check(unsafe {
+            curl_sys::curl_easy_setopt(
+                easy.raw(),
+                curl_sys::CURLOPT_ACCEPT_ENCODING,
+                std::ptr::null::<std::ffi::c_char>(),
+            )
+        })?,
+    }
+    // Redirects are followed by the loop, one hop at a time (`Transfer::next`).
+    easy.http_version(
+        match (options.http2_prior_knowledge, options.enable_http2) {
+            (true, _) => HttpVersion::V2PriorKnowledge,
+            (false, true) => HttpVersion::V2TLS,
+            (false, false) => HttpVersion::V11,
+        },
+    )?;
+    // Wait for a connection that may multiplex rather than open another,
+    // only where HTTP/2 is possible: on http:// libcurl learns that a
+    // connection cannot multiplex from its first response, so a slow first
+    // request would hold back every other one to the host.
+    let https = options
+        .url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))?;
+    // libcurl's 0 is no whole-transfer limit.
+    easy.timeout(match timeout {
+        NO_TIMEOUT => Duration::ZERO,
+        t => t.max(Duration::from_millis(1)),
+    })
+}
+
+fn check(rc: curl_sys::CURLcode) -> Result<(), curl::Error> {
+    match rc {
+        curl_sys::CURLE_OK => Ok(()),
+        rc => Err(curl::Error::new(rc)),
+    }
+}
+
+/// The rest of a hop's options, on a handle just reset: the method and
+/// body, headers, and the client's settings. `file_body_size` is the size
+/// of `body_file`, when the body comes from it.
+fn configure(
+    easy: &mut Easy2<Job>,
+    options: &RequestOptions,
+    file_body_size: Option<u64>,
+    client: &ClientOptions,
 ) -> Result<(), curl::Error> {
     let (method, headers) = (options.method, &options.headers);
     let upload = options.upload.is_some();
     // The body: in memory, or `body_file` of this size, or the form.
     let body_len = file_body_size.unwrap_or(options.body.len() as u64);
     let has_body = body_len > 0 || file_body_size.is_some() || upload;
-    easy.url(&options.url)?;
-    easy.fresh_connect(fresh_connection)?;
     match method {
         // The form (CURLOPT_MIMEPOST, set by `attach`) makes it a POST.
         _ if upload => {
@@ -604,11 +683,8 @@ fn configure(
             }
         }
     }
-    if !headers.is_empty() || has_body || accept_encoding.is_some() {
+    if !headers.is_empty() || has_body {
         let mut list = List::new();
-        if let Some(codings) = accept_encoding {
-            list.append(&format!("Accept-Encoding: {codings}"))?;
-        }
         for h in headers {
             // libcurl drops a header written "Name:"; "Name;" sends it empty.
             if h.value.is_empty() {
@@ -628,23 +704,7 @@ fn configure(
         }
         easy.http_headers(list)?;
     }
-    // Redirects are followed by the loop, one hop at a time (`Transfer::next`).
-    easy.http_version(
-        match (options.http2_prior_knowledge, options.enable_http2) {
-            (true, _) => HttpVersion::V2PriorKnowledge,
-            (false, true) => HttpVersion::V2TLS,
-            (false, false) => HttpVersion::V11,
-        },
-    )?;
-    // Wait for a connection that may multiplex rather than open another,
-    // only where HTTP/2 is possible: on http:// libcurl learns that a
-    // connection cannot multiplex from its first response, so a slow first
-    // request would hold back every other one to the host.
-    let https = options
-        .url
-        .get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
-    easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))?;
+    easy.http_content_decoding(false)?;
     easy.useragent(&client.user_agent)?;
     easy.buffer_size(RECEIVE_BUFFER)?;
     easy.upload_buffer_size(SEND_BUFFER)?;
@@ -654,21 +714,12 @@ fn configure(
     if let Some(proxy) = &client.proxy {
         easy.proxy(proxy)?;
     }
-    // libcurl's 0 is no whole-transfer limit.
-    easy.timeout(match timeout {
-        NO_TIMEOUT => Duration::ZERO,
-        t => t.max(Duration::from_millis(1)),
-    })?;
     // SAFETY: the handle is live and the option takes a long.
-    let rc = unsafe {
+    check(unsafe {
         curl_sys::curl_easy_setopt(
             easy.raw(),
             CURLOPT_SUPPRESS_CONNECT_HEADERS,
             1 as std::ffi::c_long,
         )
-    };
-    if rc != curl_sys::CURLE_OK {
-        return Err(curl::Error::new(rc));
-    }
-    Ok(())
+    })
 }

@@ -596,4 +596,26 @@ fn a_reused_connection_and_handle_carry_nothing_from_the_last_task() {
     assert!(!text.contains("x-only-once"), "{text}");
     let (hello, _) = fetch(&client, Opts::new(&server().url("/hello")));
     assert_eq!(hello.data, b"hello world", "HEAD's no-body setting is gone");
+    // Plain GETs reuse the handle's options as they are: what differs
+    // between two of them must still be set each time.
+    let offered = |accept_encoding: *const std::ffi::c_char| {
+        let opts = Opts::new(&server().url("/headers")).set(|o| {
+            o.accept_encoding = accept_encoding;
+            o.timeout_ms = 5_000;
+        });
+        let (out, _) = fetch(&client, opts);
+        let text = String::from_utf8(out.data).unwrap();
+        let line = text.lines().find(|l| l.starts_with("accept-encoding: "));
+        line.map(str::to_owned)
+    };
+    assert_eq!(offered(c"".as_ptr()), None);
+    assert_eq!(
+        offered(std::ptr::null()).as_deref(),
+        Some("accept-encoding: gzip, deflate, br, zstd")
+    );
+    assert_eq!(offered(c"".as_ptr()), None);
+    assert_eq!(
+        offered(c"br".as_ptr()).as_deref(),
+        Some("accept-encoding: br")
+    );
 }
