@@ -212,7 +212,9 @@ typedef struct nettask_client_options {
   const char *ca_file;
   /**
    * Proxy URL, e.g. "http://127.0.0.1:3128"; NULL = none, or the
-   * `http_proxy` / `https_proxy` environment variables.
+   * `http_proxy` / `https_proxy` / `all_proxy` environment variables
+   * (with `no_proxy`), as libcurl reads them. When none of them is set
+   * as the client is made, the client does without a proxy for good.
    */
   const char *proxy;
   /**

@@ -21,6 +21,26 @@ pub(crate) struct ClientState {
     pub dns: Dns,
     /// Queued delivery: where the tasks' events wait for the host.
     pub queue: Option<Arc<TaskQueue>>,
+    /// Whether the environment named a proxy when the client was made
+    /// (see `environment_names_a_proxy`).
+    pub env_proxy: bool,
+}
+
+/// The variables libcurl reads for the proxy of an http:// or https://
+/// URL when no `proxy` is set. Without any of them, a client tells libcurl
+/// so once, instead of libcurl looking each one up for every request.
+const PROXY_VARIABLES: [&str; 5] = [
+    "http_proxy",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
+
+fn environment_names_a_proxy() -> bool {
+    PROXY_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
 }
 
 impl ClientState {
@@ -52,6 +72,7 @@ impl ClientState {
             policy,
             dns,
             queue,
+            env_proxy: environment_names_a_proxy(),
         })
     }
 }

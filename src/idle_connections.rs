@@ -26,8 +26,13 @@ impl IdleConnections {
         if http2_prior_knowledge {
             return None;
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        Some(format!("http://{}", authority.to_ascii_lowercase()).into())
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let origin = &url[..7 + end];
+        // Request URLs come serialised by WHATWG rules, already lower case.
+        Some(match origin.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => origin.to_ascii_lowercase().into(),
+            false => origin.into(),
+        })
     }
 
     /// Whether a transfer to `origin` may find an idle connection; if so,

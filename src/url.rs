@@ -60,7 +60,9 @@ pub fn same_origin(a: &str, b: &str) -> bool {
 /// `request_url` or `resolve` serialised; read off the canonical text, not
 /// parsed again.
 pub fn host_and_port(url: &str) -> Option<(&str, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
+    // (A char search: `split_once("://")` sets up a substring searcher.)
+    let colon = url.find(':')?;
+    let (scheme, rest) = (&url[..colon], url[colon..].strip_prefix("://")?);
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     match authority.rfind(':') {

@@ -42,7 +42,9 @@ pub struct nettask_client_options {
     /// PEM bundle of trusted CAs; NULL = the system default.
     pub ca_file: *const c_char,
     /// Proxy URL, e.g. "http://127.0.0.1:3128"; NULL = none, or the
-    /// `http_proxy` / `https_proxy` environment variables.
+    /// `http_proxy` / `https_proxy` / `all_proxy` environment variables
+    /// (with `no_proxy`), as libcurl reads them. When none of them is set
+    /// as the client is made, the client does without a proxy for good.
     pub proxy: *const c_char,
     /// Directory for downloads without `file_path`; NULL = the OS temp dir.
     pub temp_dir: *const c_char,

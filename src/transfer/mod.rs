@@ -530,7 +530,7 @@ pub(crate) fn attach(
         easy.get_mut().plain = true;
         return Ok(());
     }
-    configure(easy, request, file_size, &client.options)
+    configure(easy, request, file_size, &client.options, client.env_proxy)
         .and_then(|()| configure_network(easy, request, client, resolve))
         .map_err(internal)?;
     if let Some(jar) = &client.jar {
@@ -651,12 +651,14 @@ fn check(rc: curl_sys::CURLcode) -> Result<(), curl::Error> {
 
 /// The rest of a hop's options, on a handle just reset: the method and
 /// body, headers, and the client's settings. `file_body_size` is the size
-/// of `body_file`, when the body comes from it.
+/// of `body_file`, when the body comes from it; `env_proxy` whether the
+/// environment named a proxy when the client was made.
 fn configure(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
     file_body_size: Option<u64>,
     client: &ClientOptions,
+    env_proxy: bool,
 ) -> Result<(), curl::Error> {
     let (method, headers) = (options.method, &options.headers);
     let upload = options.upload.is_some();
@@ -713,6 +715,11 @@ fn configure(
     }
     if let Some(proxy) = &client.proxy {
         easy.proxy(proxy)?;
+    } else if !env_proxy {
+        // No proxy, said once: libcurl would otherwise look up five
+        // variables of the environment for every request.
+        easy.proxy("")?;
+        easy.noproxy("")?;
     }
     // SAFETY: the handle is live and the option takes a long.
     check(unsafe {

@@ -494,6 +494,52 @@ fn requests_go_through_the_clients_proxy() {
     assert!(text.contains("host: nettask-proxy-test.invalid"), "{text}");
 }
 
+/// Set in the child of `a_client_without_proxy_uses_the_environments`.
+const ENV_PROXY_CHILD: &str = "NETTASK_ENV_PROXY_CHILD";
+
+#[test]
+fn a_client_without_proxy_uses_the_environments() {
+    let url = "http://nettask-proxy-test.invalid/headers";
+    if std::env::var_os(ENV_PROXY_CHILD).is_some() {
+        // In a process of its own, whose environment names the proxy (the
+        // parent's test server) and exempts one host from it.
+        let client = Client::new();
+        let (out, _) = fetch(&client, Opts::new(url));
+        assert_eq!(out.code, NETTASK_OK, "{}", out.err_msg);
+        let text = String::from_utf8(out.data).unwrap();
+        assert!(text.contains("host: nettask-proxy-test.invalid"), "{text}");
+        let exempt = "http://nettask-no-proxy.invalid/headers";
+        let (direct, _) = fetch(&client, Opts::new(exempt));
+        assert_eq!(direct.code, NETTASK_E_DNS, "{}", direct.err_msg);
+        return;
+    }
+    let test = concat!(
+        module_path!(),
+        "::a_client_without_proxy_uses_the_environments"
+    );
+    let test = test.split_once("::").unwrap().1; // without the crate name
+    let status = this_test_binary()
+        .args(["--exact", test, "--test-threads=1"])
+        .env(ENV_PROXY_CHILD, "1")
+        .env("http_proxy", server().url(""))
+        .env("no_proxy", "nettask-no-proxy.invalid")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child's requests: {status}");
+    // Without such variables, the name does not resolve.
+    let names = [
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ];
+    if names.iter().all(|n| std::env::var_os(n).is_none()) {
+        let (out, _) = fetch(&Client::new(), Opts::new(url));
+        assert_eq!(out.code, NETTASK_E_DNS, "{}", out.err_msg);
+    }
+}
+
 #[test]
 fn one_connection_per_host_serialises_on_one_socket() {
     let client = Client::with(|o| o.max_connections_per_host = 1);
