@@ -76,7 +76,7 @@ impl HeaderFields {
     /// Appends `bytes` without NULs, then a NUL; where the bytes went.
     fn push_c_str(&mut self, bytes: &[u8]) -> Range<usize> {
         let start = self.text.len();
-        if bytes.contains(&0) {
+        if memchr::memchr(0, bytes).is_some() {
             self.text.extend(bytes.iter().filter(|&&b| b != 0));
         } else {
             self.text.extend_from_slice(bytes);
@@ -161,7 +161,7 @@ impl HeadParser {
         if matches!(line[0], b' ' | b'\t') {
             // obs-fold: a continuation of the previous value.
             head.headers.extend_last(trim(line));
-        } else if let Some(colon) = line.iter().position(|&b| b == b':') {
+        } else if let Some(colon) = memchr::memchr(b':', line) {
             head.headers
                 .push(trim(&line[..colon]), trim(&line[colon + 1..]));
         }
@@ -169,15 +169,11 @@ impl HeadParser {
     }
 }
 
+/// Without the optional whitespace (spaces and tabs) at either end.
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b" \t".contains(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b" \t".contains(b))
-        .map_or(start, |e| e + 1);
+    let ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = bytes.iter().position(|b| !ows(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ows(b)).map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 

@@ -7,6 +7,7 @@ mod file_body;
 mod memory_body;
 mod upload;
 
+use std::borrow::Cow;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -451,6 +452,8 @@ pub(crate) struct Job {
     /// The handle holds a plain request's options and no other (see
     /// `attach`): the next plain request sets only what differs.
     plain: bool,
+    /// The Accept-Encoding value set on the handle since its last reset.
+    codings: Option<Cow<'static, str>>,
 }
 
 impl Handler for Job {
@@ -516,8 +519,9 @@ pub(crate) fn attach(
     let reuse = plain && std::mem::take(&mut easy.get_mut().plain);
     if !reuse {
         easy.reset();
+        easy.get_mut().codings = None;
     }
-    let codings = transfer.codings.header.as_deref();
+    let codings = transfer.codings.header.clone();
     let file_size = transfer.send.file_size();
     let request = &transfer.request;
     let internal = |e: curl::Error| Failure {
@@ -599,24 +603,28 @@ fn configure_network(
 fn configure_hop(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
-    accept_encoding: Option<&str>,
+    accept_encoding: Option<Cow<'static, str>>,
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), curl::Error> {
     easy.url(&options.url)?;
     easy.fresh_connect(fresh_connection)?;
     // libcurl writes the header; nettask decodes (`configure` turns
-    // libcurl's decoding off).
-    match accept_encoding {
-        Some(codings) => easy.accept_encoding(codings)?,
-        // SAFETY: the handle is live; NULL turns the option off.
-        None => check(unsafe {
-            curl_sys::curl_easy_setopt(
-                easy.raw(),
-                curl_sys::CURLOPT_ACCEPT_ENCODING,
-                std::ptr::null::<std::ffi::c_char>(),
-            )
-        })?,
+    // libcurl's decoding off). Set only when it changes: libcurl copies it.
+    if easy.get_ref().codings != accept_encoding {
+        easy.get_mut().codings = None;
+        match accept_encoding.as_deref() {
+            Some(codings) => easy.accept_encoding(codings)?,
+            // SAFETY: the handle is live; NULL turns the option off.
+            None => check(unsafe {
+                curl_sys::curl_easy_setopt(
+                    easy.raw(),
+                    curl_sys::CURLOPT_ACCEPT_ENCODING,
+                    std::ptr::null::<std::ffi::c_char>(),
+                )
+            })?,
+        }
+        easy.get_mut().codings = accept_encoding;
     }
     // Redirects are followed by the loop, one hop at a time (`Transfer::next`).
     easy.http_version(
