@@ -516,7 +516,9 @@ pub(crate) fn attach(
     // A handle that ran a plain request keeps every option a plain request
     // needs: resetting it and setting them again (30 calls into libcurl,
     // a third of a small GET's set-up) would change nothing.
-    let reuse = plain && std::mem::take(&mut easy.get_mut().plain);
+    // (Taken first: a set-up that fails midway leaves it false.)
+    let was_plain = std::mem::take(&mut easy.get_mut().plain);
+    let reuse = plain && was_plain;
     if !reuse {
         easy.reset();
         easy.get_mut().codings = None;
