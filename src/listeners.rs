@@ -71,7 +71,11 @@ impl<F: ?Sized> ListenerSet<F> {
         if entries(&guard).iter().any(|e| e.key == key) {
             return;
         }
-        let mut list = entries(&guard).to_vec();
+        // Exactly the room needed: most sets hold one listener for good, and
+        // a pushed-to copy would take room for four.
+        let old = entries(&guard);
+        let mut list = Vec::with_capacity(old.len() + 1);
+        list.extend_from_slice(old);
         list.push(Entry { key, callback });
         self.replace(&mut guard, list);
     }

@@ -58,8 +58,10 @@ pub struct Task {
     kind: TaskKind,
     /// The client's inbox: whether it is closed, and where start and abort go.
     inbox: Arc<TaskInbox>,
-    /// Taken by the event loop when the transfer is set up.
-    options: Mutex<Option<RequestOptions>>,
+    /// Taken by the event loop when the transfer is set up. Boxed, and the
+    /// box moves into the transfer: the task outlives that, and an empty
+    /// inline slot would cost every running task 300 bytes.
+    options: Mutex<Option<Box<RequestOptions>>>,
     state: AtomicU8,
     aborted: AtomicBool,
     started_at: OnceLock<Instant>,
@@ -87,7 +89,7 @@ impl Task {
         Arc::new_cyclic(|me| Task {
             kind,
             inbox,
-            options: Mutex::new(Some(options)),
+            options: Mutex::new(Some(Box::new(options))),
             state: AtomicU8::new(CREATED),
             aborted: AtomicBool::new(false),
             started_at: OnceLock::new(),
@@ -160,7 +162,7 @@ impl Task {
         }
     }
 
-    pub(crate) fn take_options(&self) -> Option<RequestOptions> {
+    pub(crate) fn take_options(&self) -> Option<Box<RequestOptions>> {
         lock(&self.options).take()
     }
 

@@ -10,8 +10,9 @@ pub(crate) struct MemoryBody {
     keep: bool,
     data: Vec<u8>,
     framer: Framer,
-    /// Made at the first body bytes an SSE listener is there for.
-    sse: Option<SseParser>,
+    /// Made at the first body bytes an SSE listener is there for; boxed,
+    /// so that the tasks without one do not carry its room.
+    sse: Option<Box<SseParser>>,
 }
 
 impl MemoryBody {
@@ -27,7 +28,7 @@ impl MemoryBody {
     pub fn write(&mut self, task: &Task, data: &[u8]) {
         self.framer.feed(data, &mut |piece| task.emit_chunk(piece));
         if self.sse.is_none() && task.wants_sse() {
-            self.sse = Some(SseParser::default());
+            self.sse = Some(Box::default());
         }
         if let Some(parser) = &mut self.sse {
             let mut listeners = task.sse_listeners().batch();

@@ -64,7 +64,7 @@ const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
 pub(crate) struct Transfer {
     task: Arc<Task>,
     /// What the current hop sends (a redirect rewrites it).
-    request: RequestOptions,
+    request: Box<RequestOptions>,
     parser: HeadParser,
     /// The status and Location of this hop's response when it is a
     /// redirect to follow.
@@ -99,7 +99,7 @@ impl Transfer {
     /// file is created here).
     pub fn new(
         task: Arc<Task>,
-        request: RequestOptions,
+        request: Box<RequestOptions>,
         client: &ClientOptions,
     ) -> Result<Transfer, Failure> {
         let sink = match task.kind() {
