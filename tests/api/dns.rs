@@ -299,9 +299,11 @@ fn add_resolve_while_tasks_run() {
     let line = format!("busy.test:{q}:127.0.0.1");
     let client = Arc::new(net_client(&[], &[&line], |o| o.max_concurrent_tasks = 8));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipped = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let flippers: Vec<_> = (0..3)
         .map(|i| {
             let (client, stop) = (Arc::clone(&client), Arc::clone(&stop));
+            let flipped = Arc::clone(&flipped);
             std::thread::spawn(move || {
                 let mut n = 0u32;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -313,6 +315,7 @@ fn add_resolve_while_tasks_run() {
                     add_resolve(client.0, Some("busy.test"), q, Some(to)).unwrap();
                     add_resolve(client.0, Some(&format!("other{n}.test")), q, Some(to)).unwrap();
                     n += 1;
+                    flipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // As often as an HTTPDNS feed could (and more), not as
                     // fast as a core can: every change of another host
                     // rides along with the next transfer set up.
@@ -322,6 +325,11 @@ fn add_resolve_while_tasks_run() {
             })
         })
         .collect();
+    // The tasks start once the flippers are at work: 40 loopback requests
+    // can be over before a thread is first scheduled.
+    while flipped.load(std::sync::atomic::Ordering::Relaxed) < 3 {
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
     let runs: Vec<Run> = (0..40)
         .map(|_| {
             let run = Run::request(&client, Opts::new(&format!("http://busy.test:{q}/")));
