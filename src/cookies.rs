@@ -17,7 +17,7 @@ use curl::easy::Easy;
 use curl_sys::{CURL, CURLSH, curl_lock_access, curl_lock_data};
 
 use crate::error::{Code, Error};
-use crate::util::lock;
+use crate::util::{curl_result, lock};
 
 /// One lock per kind of data libcurl may lock in a share (CURL_LOCK_DATA_*
 /// up to CURL_LOCK_DATA_LAST), held across libcurl's lock and unlock
@@ -156,7 +156,7 @@ impl CookieJar {
         // SAFETY: `easy` is live and idle (the caller's promise); a NULL
         // share unlinks, the other calls take the types libcurl reads.
         unsafe {
-            check(curl_sys::curl_easy_setopt(
+            curl_result(curl_sys::curl_easy_setopt(
                 easy,
                 curl_sys::CURLOPT_SHARE,
                 std::ptr::null_mut::<CURLSH>(),
@@ -164,12 +164,12 @@ impl CookieJar {
             if send_and_store {
                 // A share's cookies are used only by a handle whose cookie
                 // engine is on; an (ignored) empty cookie line turns it on.
-                check(curl_sys::curl_easy_setopt(
+                curl_result(curl_sys::curl_easy_setopt(
                     easy,
                     curl_sys::CURLOPT_COOKIELIST,
                     c"".as_ptr(),
                 ))?;
-                check(curl_sys::curl_easy_setopt(
+                curl_result(curl_sys::curl_easy_setopt(
                     easy,
                     curl_sys::CURLOPT_SHARE,
                     self.share,
@@ -295,13 +295,6 @@ impl Drop for CookieJar {
             // their user data must stay.
             Box::leak(std::mem::take(&mut self.locks));
         }
-    }
-}
-
-fn check(code: curl_sys::CURLcode) -> Result<(), curl::Error> {
-    match code {
-        curl_sys::CURLE_OK => Ok(()),
-        code => Err(curl::Error::new(code)),
     }
 }
 

@@ -13,6 +13,15 @@ pub fn message(text: String) -> CString {
     })
 }
 
+/// A libcurl return code as a Result (for calls the curl crate does not
+/// wrap).
+pub fn curl_result(code: curl_sys::CURLcode) -> Result<(), curl::Error> {
+    match code {
+        curl_sys::CURLE_OK => Ok(()),
+        code => Err(curl::Error::new(code)),
+    }
+}
+
 /// Locks `m`; a poisoned lock only means a panic elsewhere, and every
 /// value kept under a lock here stays consistent between statements.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -32,7 +32,7 @@ use crate::response::{HeadParser, Malformed, ResponseHead};
 use crate::result::{TaskKind, TaskResult};
 use crate::task::Task;
 use crate::url::host_and_port;
-use crate::util::message;
+use crate::util::{curl_result, message};
 
 /// Where the response body goes.
 enum Sink {
@@ -524,21 +524,31 @@ pub(crate) fn attach(
         easy.get_mut().codings = None;
     }
     let codings = transfer.codings.header.clone();
-    let file_size = transfer.send.file_size();
-    let request = &transfer.request;
     let internal = |e: curl::Error| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot set up the transfer: {e}")))
     };
-    configure_hop(easy, request, codings, timeout, fresh_connection).map_err(internal)?;
-    if reuse {
-        easy.get_mut().transfer = Some(transfer);
-        easy.get_mut().plain = true;
-        return Ok(());
+    configure_hop(easy, &transfer.request, codings, timeout, fresh_connection).map_err(internal)?;
+    if !reuse {
+        let file_size = transfer.send.file_size();
+        configure(easy, &transfer.request, file_size, client)
+            .and_then(|()| configure_network(easy, &transfer.request, client, resolve))
+            .map_err(internal)?;
+        link_and_attach(easy, &mut transfer, client)?;
     }
-    configure(easy, request, file_size, &client.options, client.env_proxy)
-        .and_then(|()| configure_network(easy, request, client, resolve))
-        .map_err(internal)?;
+    let job = easy.get_mut();
+    job.transfer = Some(transfer);
+    job.plain = plain;
+    Ok(())
+}
+
+/// On a handle just configured for `transfer`: the cookie jar, and an
+/// upload's form.
+fn link_and_attach(
+    easy: &mut Easy2<Job>,
+    transfer: &mut Transfer,
+    client: &ClientState,
+) -> Result<(), Failure> {
     if let Some(jar) = &client.jar {
         // A caller's own Cookie header replaces the jar's (API.md).
         let own_cookie =
@@ -555,11 +565,7 @@ pub(crate) fn attach(
     unsafe { transfer.send.attach(easy.raw(), &transfer.request) }.map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
-    })?;
-    let job = easy.get_mut();
-    job.transfer = Some(transfer);
-    job.plain = plain;
-    Ok(())
+    })
 }
 
 /// A GET with nothing but options every request sets: no header, body,
@@ -618,7 +624,7 @@ fn configure_hop(
         match accept_encoding.as_deref() {
             Some(codings) => easy.accept_encoding(codings)?,
             // SAFETY: the handle is live; NULL turns the option off.
-            None => check(unsafe {
+            None => curl_result(unsafe {
                 curl_sys::curl_easy_setopt(
                     easy.raw(),
                     curl_sys::CURLOPT_ACCEPT_ENCODING,
@@ -652,24 +658,16 @@ fn configure_hop(
     })
 }
 
-fn check(rc: curl_sys::CURLcode) -> Result<(), curl::Error> {
-    match rc {
-        curl_sys::CURLE_OK => Ok(()),
-        rc => Err(curl::Error::new(rc)),
-    }
-}
-
 /// The rest of a hop's options, on a handle just reset: the method and
 /// body, headers, and the client's settings. `file_body_size` is the size
-/// of `body_file`, when the body comes from it; `env_proxy` whether the
-/// environment named a proxy when the client was made.
+/// of `body_file`, when the body comes from it.
 fn configure(
     easy: &mut Easy2<Job>,
     options: &RequestOptions,
     file_body_size: Option<u64>,
-    client: &ClientOptions,
-    env_proxy: bool,
+    state: &ClientState,
 ) -> Result<(), curl::Error> {
+    let client = &state.options;
     let (method, headers) = (options.method, &options.headers);
     let upload = options.upload.is_some();
     // The body: in memory, or `body_file` of this size, or the form.
@@ -725,14 +723,14 @@ fn configure(
     }
     if let Some(proxy) = &client.proxy {
         easy.proxy(proxy)?;
-    } else if !env_proxy {
+    } else if !state.env_proxy {
         // No proxy, said once: libcurl would otherwise look up five
         // variables of the environment for every request.
         easy.proxy("")?;
         easy.noproxy("")?;
     }
     // SAFETY: the handle is live and the option takes a long.
-    check(unsafe {
+    curl_result(unsafe {
         curl_sys::curl_easy_setopt(
             easy.raw(),
             CURLOPT_SUPPRESS_CONNECT_HEADERS,
