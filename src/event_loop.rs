@@ -18,7 +18,7 @@ use crate::client_state::ClientState;
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_HTTP_VERSION, Info};
 use crate::dns::Applied;
 use crate::error::{Code, Error, Failure};
-use crate::idle_connections::IdleConnections;
+use crate::idle_connections::{IdleConnections, Origin};
 use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
 use crate::options::NO_TIMEOUT;
@@ -41,7 +41,7 @@ struct Running {
     /// Which admission into its slot this is (see `IdleTimers`).
     admission: u64,
     /// The origin counted in `IdleConnections`, if it is counted.
-    origin: Option<Box<str>>,
+    origin: Option<Origin>,
 }
 
 pub(crate) struct EventLoop {
@@ -317,9 +317,7 @@ impl EventLoop {
         // connection and must take the one that frees up: no estimate.
         let origin = IdleConnections::origin(&request.url, request.http2_prior_knowledge)
             .filter(|_| self.state.options.max_connections_per_host == 0);
-        let fresh = origin
-            .as_deref()
-            .is_some_and(|o| !self.idle_connections.take(o));
+        let fresh = origin.is_some_and(|o| !self.idle_connections.take(o));
         // `attach` resets a spare handle unless it can reuse its options.
         let mut easy = self
             .spare
@@ -430,7 +428,7 @@ impl EventLoop {
     }
 
     /// Counts the connection a transfer to `origin` left open for reuse.
-    fn connection_idle(&mut self, origin: Option<Box<str>>, kept: bool) {
+    fn connection_idle(&mut self, origin: Option<Origin>, kept: bool) {
         if let (true, Some(origin)) = (kept, origin) {
             self.idle_connections.put(origin);
         }

@@ -30,7 +30,7 @@ impl<F: ?Sized> Clone for Entry<F> {
 /// runs, so listeners may add or remove listeners, themselves included.
 /// An empty set holds no list, so sets nobody listens on cost nothing.
 pub struct ListenerSet<F: ?Sized> {
-    entries: Mutex<Option<Arc<Vec<Entry<F>>>>>,
+    entries: Mutex<Option<Arc<[Entry<F>]>>>,
     /// Bumped on every change, so dispatch notices removals cheaply.
     generation: AtomicU64,
     /// Whether `entries` holds a list: events nobody listens to cost one
@@ -38,7 +38,7 @@ pub struct ListenerSet<F: ?Sized> {
     listened: AtomicBool,
 }
 
-type Guard<'a, F> = MutexGuard<'a, Option<Arc<Vec<Entry<F>>>>>;
+type Guard<'a, F> = MutexGuard<'a, Option<Arc<[Entry<F>]>>>;
 
 impl<F: ?Sized> Default for ListenerSet<F> {
     fn default() -> Self {
@@ -51,7 +51,7 @@ impl<F: ?Sized> Default for ListenerSet<F> {
 }
 
 fn entries<'a, F: ?Sized>(guard: &'a Guard<'_, F>) -> &'a [Entry<F>] {
-    guard.as_deref().map_or(&[], Vec::as_slice)
+    guard.as_deref().unwrap_or(&[])
 }
 
 impl<F: ?Sized> ListenerSet<F> {
@@ -59,9 +59,9 @@ impl<F: ?Sized> ListenerSet<F> {
         lock(&self.entries)
     }
 
-    fn replace(&self, guard: &mut Guard<'_, F>, list: Vec<Entry<F>>) {
+    fn replace(&self, guard: &mut Guard<'_, F>, list: Arc<[Entry<F>]>) {
         self.listened.store(!list.is_empty(), Ordering::SeqCst);
-        **guard = (!list.is_empty()).then(|| Arc::new(list));
+        **guard = (!list.is_empty()).then_some(list);
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -71,12 +71,10 @@ impl<F: ?Sized> ListenerSet<F> {
         if entries(&guard).iter().any(|e| e.key == key) {
             return;
         }
-        // Exactly the room needed: most sets hold one listener for good, and
-        // a pushed-to copy would take room for four.
-        let old = entries(&guard);
-        let mut list = Vec::with_capacity(old.len() + 1);
-        list.extend_from_slice(old);
-        list.push(Entry { key, callback });
+        // One allocation of exactly the room needed: most sets hold one
+        // listener for good.
+        let new = std::iter::once(Entry { key, callback });
+        let list = entries(&guard).iter().cloned().chain(new).collect();
         self.replace(&mut guard, list);
     }
 
@@ -100,7 +98,7 @@ impl<F: ?Sized> ListenerSet<F> {
         }
         let mut guard = self.lock();
         if guard.is_some() {
-            self.replace(&mut guard, Vec::new());
+            self.replace(&mut guard, Arc::new([]));
         }
     }
 
@@ -139,7 +137,7 @@ pub struct Batch<'a, F: ?Sized> {
     set: &'a ListenerSet<F>,
     /// The set's generation the snapshot was taken at.
     generation: u64,
-    snapshot: Option<Arc<Vec<Entry<F>>>>,
+    snapshot: Option<Arc<[Entry<F>]>>,
 }
 
 impl<F: ?Sized> Batch<'_, F> {

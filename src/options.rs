@@ -196,8 +196,8 @@ pub struct RequestOptions {
     /// The Accept-Encoding to offer and decode; `None` = every coding
     /// nettask decodes, `Some("")` = none (raw bytes).
     pub accept_encoding: Option<String>,
-    /// Uploads: the multipart form to send.
-    pub upload: Option<Upload>,
+    /// Uploads: the multipart form to send (boxed: most requests have none).
+    pub upload: Option<Box<Upload>>,
     /// Stream the body from this file instead of `body`.
     pub body_file: Option<PathBuf>,
     /// Where chunk events are cut.

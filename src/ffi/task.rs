@@ -393,11 +393,11 @@ unsafe fn request_options(opts: *const nettask_request_options) -> Result<Reques
         let fields = headers((*o).form_fields, (*o).form_field_count, "form_fields")?;
         let name = text((*o).upload_name, "upload_name")?;
         r.upload = match (path((*o).upload_file_path), name) {
-            (Some(file_path), Some(name)) => Some(Upload {
+            (Some(file_path), Some(name)) => Some(Box::new(Upload {
                 file_path,
                 name,
                 fields,
-            }),
+            })),
             _ => None,
         };
         Ok(r)

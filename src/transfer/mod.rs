@@ -8,6 +8,7 @@ mod memory_body;
 mod upload;
 
 use std::borrow::Cow;
+use std::ffi::c_char;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,10 +35,11 @@ use crate::task::Task;
 use crate::url::host_and_port;
 use crate::util::{curl_result, message};
 
-/// Where the response body goes.
+/// Where the response body goes. (A file's state is boxed: a request's
+/// transfer, the common case, is the smaller.)
 enum Sink {
     Memory(MemoryBody),
-    File(FileBody),
+    File(Box<FileBody>),
 }
 
 /// How a transfer ended: libcurl's word, or the loop's (abort, timeout,
@@ -56,6 +58,23 @@ pub(crate) enum Next {
     Follow { reusable: bool },
 }
 
+/// What has arrived of the current hop's response. Boxed in the transfer
+/// and made with the first header line: a task waiting for its response
+/// holds none of it.
+enum Response {
+    /// Head lines so far (interim 1xx heads pass through).
+    Head(HeadParser),
+    /// A redirect to follow: its status and Location, and how many bytes of
+    /// its body were thrown away so far.
+    Redirect {
+        status: i32,
+        location: String,
+        discarded: u64,
+    },
+    /// The final response's head.
+    Final(ResponseHead),
+}
+
 /// A redirect's body is thrown away: up to this much of it is read so the
 /// connection can carry the next hop; past it the connection is closed.
 const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
@@ -65,25 +84,20 @@ pub(crate) struct Transfer {
     task: Arc<Task>,
     /// What the current hop sends (a redirect rewrites it).
     request: Box<RequestOptions>,
-    parser: HeadParser,
-    /// The status and Location of this hop's response when it is a
-    /// redirect to follow.
-    redirect: Option<(i32, String)>,
-    /// Bytes of that redirect's body thrown away so far.
-    redirect_body: u64,
+    /// `None` until the hop's first header line.
+    response: Option<Box<Response>>,
     /// The hops followed so far.
     hops: Hops,
     /// When the first hop joined the multi handle, from start.
     queued: Option<Duration>,
-    /// The final response's head, once it arrived.
-    head: Option<ResponseHead>,
     /// The content codings offered, and the decoder of the final
     /// response's, if it has one nettask undoes.
     codings: AcceptEncoding,
     decoder: Option<Decoder>,
     /// Body bytes handed on (decoded).
     received: u64,
-    send: SendBody,
+    /// `None` when the request sends no body (boxed: most send none).
+    send: Option<Box<SendBody>>,
     sink: Sink,
     /// When the last byte moved (or the hop began); kept only with an idle
     /// timeout, to spare a clock read per callback.
@@ -107,12 +121,18 @@ impl Transfer {
                 !request.enable_chunked,
                 request.chunk_framing,
             )),
-            TaskKind::Download => Sink::File(FileBody::create(
+            TaskKind::Download => Sink::File(Box::new(FileBody::create(
                 request.file_path.as_deref(),
                 client.temp_dir.as_deref(),
-            )?),
+            )?)),
         };
-        let send = SendBody::new(&request)?;
+        let sends =
+            !request.body.is_empty() || request.upload.is_some() || request.body_file.is_some();
+        let send = if sends {
+            Some(Box::new(SendBody::new(&request)?))
+        } else {
+            None
+        };
         // A caller's own Accept-Encoding header stands for the option.
         let codings = match request
             .headers
@@ -128,12 +148,9 @@ impl Transfer {
         Ok(Transfer {
             task,
             request,
-            parser: HeadParser::default(),
-            redirect: None,
-            redirect_body: 0,
+            response: None,
             hops: Hops::default(),
             queued: None,
-            head: None,
             codings,
             decoder: None,
             received: 0,
@@ -201,11 +218,19 @@ impl Transfer {
         easy: *mut curl_sys::CURL,
         policy: &Policy,
     ) -> Next {
-        let Some((status, location)) = self.redirect.take() else {
+        let Some(Response::Redirect {
+            status,
+            location,
+            discarded,
+        }) = self.response.as_deref_mut()
+        else {
             return Next::Complete(ending);
         };
+        let (status, location, discarded) = (*status, std::mem::take(location), *discarded);
+        // The next hop's response starts from nothing.
+        self.response = None;
         let reusable = matches!(ending, Ending::Curl(Ok(())));
-        let cut = self.redirect_body > REDIRECT_BODY_LIMIT
+        let cut = discarded > REDIRECT_BODY_LIMIT
             && matches!(&ending, Ending::Curl(Err(e)) if e.is_write_error());
         if !(reusable || cut) || self.task.is_aborted() {
             return Next::Complete(ending);
@@ -231,9 +256,9 @@ impl Transfer {
         }
         // SAFETY: the caller's promise.
         self.hops.add(&unsafe { Info::new(easy) });
-        self.parser = HeadParser::default();
-        self.redirect_body = 0;
-        if let Err(failure) = self.send.next_hop(&self.request) {
+        if let Some(send) = &mut self.send
+            && let Err(failure) = send.next_hop(&self.request)
+        {
             return Next::Complete(Ending::Loop(failure));
         }
         Next::Follow { reusable }
@@ -275,7 +300,8 @@ impl Transfer {
             _ if self.task.is_aborted() => Err(Failure::aborted()),
             Ending::Curl(Ok(())) => self.finish_body(),
             Ending::Curl(Err(e)) => Err(self.stop.take().unwrap_or_else(|| {
-                let body_file = self.send.failure(&e, detail.as_deref());
+                let send = self.send.as_ref();
+                let body_file = send.and_then(|s| s.failure(&e, detail.as_deref()));
                 body_file.unwrap_or_else(|| Failure::from_curl(&e, detail))
             })),
             Ending::Loop(failure) => Err(failure),
@@ -297,16 +323,18 @@ impl Transfer {
     /// without error: its head, the bytes kept in memory, or the file
     /// renamed into place. Without a head there was no response to report.
     fn finish_body(&mut self) -> Result<(ResponseHead, Vec<u8>, Option<PathBuf>), Failure> {
-        let head = self.head.take().ok_or_else(|| {
-            Failure::new(
+        let Some(Response::Final(head)) = self.response.take().map(|r| *r) else {
+            return Err(Failure::new(
                 Code::NETTASK_E_RECV,
                 "the server ended the response before a valid status line and head",
-            )
-        })?;
+            ));
+        };
         if let Some(decoder) = &self.decoder {
             decoder.finish()?;
         }
-        self.send.finish(&self.task)?;
+        if let Some(send) = &mut self.send {
+            send.finish(&self.task)?;
+        }
         match &mut self.sink {
             Sink::Memory(body) => Ok((head, body.take(), None)),
             Sink::File(file) => {
@@ -316,12 +344,17 @@ impl Transfer {
         }
     }
 
-    fn on_final_head(&mut self, head: ResponseHead) -> bool {
+    /// What a hop's final head makes of its response: a redirect to
+    /// follow, or the final response, whose headers go to the listeners.
+    fn on_final_head(&mut self, head: ResponseHead) -> Result<Response, Failure> {
         if self.request.follow_redirects
             && let Some(location) = head.redirect_location()
         {
-            self.redirect = Some((head.status_code, location.to_string_lossy().into_owned()));
-            return true;
+            return Ok(Response::Redirect {
+                status: head.status_code,
+                location: location.to_string_lossy().into_owned(),
+                discarded: 0,
+            });
         }
         let expects_body = self.request.method != Method::Head;
         let encodings = head.headers.iter().filter_map(|(name, value)| {
@@ -337,15 +370,13 @@ impl Transfer {
         if let (Some(limit), Some(length)) = (self.request.max_response_bytes, length)
             && length > limit
         {
-            self.stop = Some(Failure::too_large());
-            return false;
+            return Err(Failure::too_large());
         }
         if let Sink::File(file) = &mut self.sink {
             file.set_expected(length);
         }
         self.task.emit_headers(&head);
-        self.head = Some(head);
-        true
+        Ok(Response::Final(head))
     }
 
     /// Hands body bytes (decoded) to the sink, within the size limit.
@@ -376,7 +407,8 @@ impl Handler for Transfer {
             return false;
         }
         // Bytes of the form going out count as activity for the idle timeout.
-        if self.send.sent(&self.task, ulnow as u64, ultotal as u64) {
+        let send = self.send.as_mut();
+        if send.is_some_and(|s| s.sent(&self.task, ulnow as u64, ultotal as u64)) {
             self.touch();
         }
         true
@@ -387,11 +419,22 @@ impl Handler for Transfer {
         if self.task.is_aborted() {
             return false;
         }
-        if self.head.is_some() || self.redirect.is_some() {
+        let response = self
+            .response
+            .get_or_insert_with(|| Box::new(Response::Head(HeadParser::default())));
+        let Response::Head(parser) = &mut **response else {
             return true; // trailers
-        }
-        match self.parser.feed(line) {
-            Ok(Some(head)) if !head.is_interim() => self.on_final_head(head),
+        };
+        match parser.feed(line) {
+            Ok(Some(head)) if !head.is_interim() => match self.on_final_head(head) {
+                Ok(next) => {
+                    if let Some(response) = &mut self.response {
+                        **response = next;
+                    }
+                    true
+                }
+                Err(failure) => self.fail(failure),
+            },
             Ok(_) => true,
             Err(Malformed(why)) => self.fail(Failure::new(Code::NETTASK_E_RECV, why)),
         }
@@ -402,15 +445,18 @@ impl Handler for Transfer {
         if self.task.is_aborted() {
             return Ok(0); // libcurl fails with CURLE_WRITE_ERROR; the loop reports the abort
         }
-        if self.redirect.is_some() {
-            self.redirect_body += data.len() as u64;
-            let keep_reading = self.redirect_body <= REDIRECT_BODY_LIMIT;
-            return Ok(if keep_reading { data.len() } else { 0 });
-        }
-        if self.head.is_none() {
-            let why = "the server sent a body without a valid status line and head";
-            self.fail(Failure::new(Code::NETTASK_E_RECV, why));
-            return Ok(0);
+        match self.response.as_deref_mut() {
+            Some(Response::Final(_)) => {}
+            Some(Response::Redirect { discarded, .. }) => {
+                *discarded += data.len() as u64;
+                let keep_reading = *discarded <= REDIRECT_BODY_LIMIT;
+                return Ok(if keep_reading { data.len() } else { 0 });
+            }
+            Some(Response::Head(_)) | None => {
+                let why = "the server sent a body without a valid status line and head";
+                self.fail(Failure::new(Code::NETTASK_E_RECV, why));
+                return Ok(0);
+            }
         }
         if self.task.must_pause() {
             // libcurl keeps `data` and hands it over again on resume.
@@ -433,14 +479,21 @@ impl Handler for Transfer {
 
     fn read(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
         self.touch();
-        self.send.read(&self.request.body, into).map_err(|failure| {
+        let Some(send) = &mut self.send else {
+            return Ok(0); // no body
+        };
+        send.read(&self.request.body, into).map_err(|failure| {
             self.stop = Some(failure);
             ReadError::Abort
         })
     }
 
     fn seek(&mut self, whence: SeekFrom) -> SeekResult {
-        self.send.seek(&self.request.body, whence)
+        match &mut self.send {
+            Some(send) => send.seek(&self.request.body, whence),
+            None if whence == SeekFrom::Start(0) => SeekResult::Ok,
+            None => SeekResult::CantSeek,
+        }
     }
 }
 
@@ -449,9 +502,10 @@ impl Handler for Transfer {
 #[derive(Default)]
 pub(crate) struct Job {
     pub transfer: Option<Transfer>,
-    /// The handle holds a plain request's options and no other (see
-    /// `attach`): the next plain request sets only what differs.
-    plain: bool,
+    /// `Some(https)`: the handle holds a plain request's options and no
+    /// other, for an https:// URL or an http:// one (see `attach`): the
+    /// next plain request of that scheme sets only what differs.
+    plain: Option<bool>,
     /// The Accept-Encoding value set on the handle since its last reset.
     codings: Option<Cow<'static, str>>,
 }
@@ -512,13 +566,14 @@ pub(crate) fn attach(
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
-    let plain = is_plain(&transfer.request, &resolve);
+    let https = transfer.request.url.starts_with("https:");
+    let plain = is_plain(&transfer.request, &resolve).then_some(https);
     // A handle that ran a plain request keeps every option a plain request
     // needs: resetting it and setting them again (30 calls into libcurl,
     // a third of a small GET's set-up) would change nothing.
     // (Taken first: a set-up that fails midway leaves it false.)
     let was_plain = std::mem::take(&mut easy.get_mut().plain);
-    let reuse = plain && was_plain;
+    let reuse = plain.is_some() && plain == was_plain;
     if !reuse {
         easy.reset();
         easy.get_mut().codings = None;
@@ -530,7 +585,7 @@ pub(crate) fn attach(
     };
     configure_hop(easy, &transfer.request, codings, timeout, fresh_connection).map_err(internal)?;
     if !reuse {
-        let file_size = transfer.send.file_size();
+        let file_size = transfer.send.as_ref().and_then(|s| s.file_size());
         configure(easy, &transfer.request, file_size, client)
             .and_then(|()| configure_network(easy, &transfer.request, client, resolve))
             .map_err(internal)?;
@@ -560,9 +615,12 @@ fn link_and_attach(
             ..Failure::from_curl(&e, Some(format!("cannot link the cookie jar: {e}")))
         })?;
     }
+    let Some(send) = &mut transfer.send else {
+        return Ok(());
+    };
     // SAFETY: `easy` is live and used by the event thread only; a form
     // unbinds itself from it when dropped.
-    unsafe { transfer.send.attach(easy.raw(), &transfer.request) }.map_err(|e| Failure {
+    unsafe { send.attach(easy.raw(), &transfer.request) }.map_err(|e| Failure {
         code: Code::NETTASK_E_INTERNAL,
         ..Failure::from_curl(&e, Some(format!("cannot build the upload form: {e}")))
     })
@@ -628,7 +686,7 @@ fn configure_hop(
                 curl_sys::curl_easy_setopt(
                     easy.raw(),
                     curl_sys::CURLOPT_ACCEPT_ENCODING,
-                    std::ptr::null::<std::ffi::c_char>(),
+                    std::ptr::null::<c_char>(),
                 )
             })?,
         }
@@ -718,7 +776,18 @@ fn configure(
     easy.useragent(&client.user_agent)?;
     easy.buffer_size(RECEIVE_BUFFER)?;
     easy.upload_buffer_size(SEND_BUFFER)?;
-    if let Some(ca) = &client.ca_file {
+    if !options.url.starts_with("https:") && state.dns.doh_url().is_none() {
+        // No TLS on an http:// hop without DoH (whose requests take the
+        // hop's CA options; an HTTPS proxy has options of its own): without
+        // the CA paths curl-rust set, libcurl copies none into the hop's
+        // connection, which an idle task keeps.
+        for option in [curl_sys::CURLOPT_CAINFO, curl_sys::CURLOPT_CAPATH] {
+            // SAFETY: the handle is live; NULL is allowed for both options.
+            curl_result(unsafe {
+                curl_sys::curl_easy_setopt(easy.raw(), option, std::ptr::null::<c_char>())
+            })?;
+        }
+    } else if let Some(ca) = &client.ca_file {
         easy.cainfo(ca)?;
     }
     if let Some(proxy) = &client.proxy {

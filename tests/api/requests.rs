@@ -444,6 +444,33 @@ fn https_uses_h2_with_a_trusted_ca() {
     assert!(big.data == pattern(3_000_000));
 }
 
+/// A handle that ran a plain http:// GET holds no CA paths (see
+/// `transfer::configure`), so a plain GET to https:// after it, by the next
+/// task or by a redirect, must set the handle up in full: every https://
+/// hop here is verified against the client's CA, on one reused handle.
+#[test]
+fn plain_gets_switching_between_http_and_https_verify_every_tls_hop() {
+    let ca = std::ffi::CString::new(server().ca_file.to_str().unwrap()).unwrap();
+    let client = Client::with(|o| o.ca_file = ca.as_ptr());
+    let https_hello = server().https_url("/hello");
+    let to_https = crate::policy::RawServer::plain("127.0.0.2:0", move |_| {
+        crate::policy::redirect(302, &https_hello)
+    });
+    let via_redirect = format!("http://127.0.0.2:{}/", to_https.port());
+    for url in [
+        server().url("/hello"),
+        server().https_url("/hello"),
+        server().url("/hello"),
+        via_redirect.clone(),
+        server().https_url("/hello"),
+        via_redirect,
+    ] {
+        let (out, _) = fetch(&client, Opts::new(&url));
+        assert_eq!(out.code, NETTASK_OK, "{url}: {}", out.err_msg);
+        assert_eq!(out.data, b"hello world", "{url}");
+    }
+}
+
 #[test]
 fn the_default_client_works_and_is_never_freed() {
     let client = nettask::ffi::nettask_client_default();
