@@ -49,8 +49,9 @@ impl HeaderFields {
 
     fn c_str(&self, range: &Range<usize>) -> &CStr {
         let with_nul = &self.text[range.start..=range.end];
-        // SAFETY: `push_c_str` wrote the range's bytes without any NUL and
-        // one NUL right after them, so `with_nul` is a C string.
+        // SAFETY: `push_c_str` wrote the range's bytes, which come from a
+        // line `HeadParser::feed` cleared of NULs, and one NUL right after
+        // them, so `with_nul` is a C string.
         unsafe { CStr::from_bytes_with_nul_unchecked(with_nul) }
     }
 
@@ -73,14 +74,11 @@ impl HeaderFields {
         }
     }
 
-    /// Appends `bytes` without NULs, then a NUL; where the bytes went.
+    /// Appends `bytes`, which hold no NUL (`HeadParser::feed` dropped
+    /// any), then a NUL; where the bytes went.
     fn push_c_str(&mut self, bytes: &[u8]) -> Range<usize> {
         let start = self.text.len();
-        if memchr::memchr(0, bytes).is_some() {
-            self.text.extend(bytes.iter().filter(|&&b| b != 0));
-        } else {
-            self.text.extend_from_slice(bytes);
-        }
+        self.text.extend_from_slice(bytes);
         let end = self.text.len();
         self.text.push(0);
         start..end
@@ -141,6 +139,16 @@ impl HeadParser {
     /// which libcurl checks less strictly (it takes `http/1.1 200` or a
     /// tab between fields).
     pub fn feed(&mut self, line: &[u8]) -> Result<Option<ResponseHead>, Malformed> {
+        // libcurl refuses a NUL in a head (and nghttp2 in a field), but the
+        // C strings made of the fields must not rely on that.
+        let without_nul: Vec<u8>;
+        let line = match memchr::memchr(0, line) {
+            None => line,
+            Some(_) => {
+                without_nul = line.iter().copied().filter(|&b| b != 0).collect();
+                &without_nul
+            }
+        };
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Some(head) = self.current.as_mut() else {

@@ -142,13 +142,18 @@ pub fn same_origin(a: &str, b: &str) -> bool {
 /// `request_url` or `resolve` serialised; read off the canonical text, not
 /// parsed again.
 pub fn host_and_port(url: &str) -> Option<(&str, u16)> {
-    // (A char search: `split_once("://")` sets up a substring searcher.)
-    let colon = url.find(':')?;
+    // Byte searches (memchr): a str pattern search decodes characters, and
+    // this runs for every hop.
+    let colon = memchr::memchr(b':', url.as_bytes())?;
     let (scheme, rest) = (&url[..colon], url[colon..].strip_prefix("://")?);
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => {
+    let end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let authority = match memchr::memrchr(b'@', authority.as_bytes()) {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    match memchr::memrchr(b':', authority.as_bytes()) {
+        Some(i) if !authority.ends_with(']') => {
             Some((&authority[..i], authority[i + 1..].parse().ok()?))
         }
         _ => Some((authority, if scheme == "https" { 443 } else { 80 })),
