@@ -38,7 +38,8 @@
 //!
 //! `quick` makes every case smaller (sizes, counts, rounds; idle at 1,000
 //! only): it checks that the bench still works. NETTASK_BENCH_ROUNDS=N
-//! sets the number of rounds.
+//! sets the number of rounds; NETTASK_BENCH_SIDES=raw (say) leaves the
+//! other peers out of the cases that compare every side.
 
 mod async_drive;
 #[path = "../common/cpu.rs"]
@@ -115,10 +116,20 @@ fn side(name: &str, ca: Option<&Path>) -> Box<dyn Side> {
     }
 }
 
-/// Every side, configured to trust `ca` for https.
+/// Every side, configured to trust `ca` for https; NETTASK_BENCH_SIDES
+/// (names, comma-separated) keeps nettask and the peers it names, for
+/// profiling one pair.
 fn sides(ca: &Path) -> Vec<(&'static str, Box<dyn Side>)> {
+    let only = std::env::var("NETTASK_BENCH_SIDES").ok();
+    let wanted = |name: &str| {
+        name == "nettask"
+            || only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|n| n == name))
+    };
     SIDES
         .iter()
+        .filter(|&&name| wanted(name))
         .map(|&name| (name, side(name, Some(ca))))
         .collect()
 }
