@@ -13,8 +13,12 @@ use crate::task::Task;
 
 /// What is gathered before one write to the file. libcurl hands a write
 /// callback at most 16 KiB (CURL_MAX_WRITE_SIZE) whatever its receive
-/// buffer, so unbuffered, a 256 MiB download was 16,384 writes.
-const WRITE_BUFFER: usize = 256 * 1024;
+/// buffer, so unbuffered, a 256 MiB download was 16,384 writes. Against
+/// reqwest (current-thread) writing each chunk as it comes, 9 rounds of a
+/// 256 MiB download to ext4 here: 0.99 with 64 KiB, 0.90 with 128 KiB,
+/// 1.16 with 256 KiB, 1.13 with 1 MiB (a buffer that stays in the CPU's
+/// cache is copied into the page cache faster).
+const WRITE_BUFFER: usize = 128 * 1024;
 
 /// Progress events without a known total are at most this frequent.
 const UNKNOWN_TOTAL_INTERVAL: Duration = Duration::from_millis(100);
