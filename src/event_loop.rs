@@ -306,10 +306,13 @@ impl EventLoop {
         let timeout = request
             .timeout
             .unwrap_or(self.state.options.default_timeout);
+        // One clock read for the admission: the timeout left and the times.
+        let admitted_at = Instant::now();
+        let since_start = admitted_at.saturating_duration_since(task.started_at());
         let remaining = match timeout {
             NO_TIMEOUT => NO_TIMEOUT,
             _ => timeout
-                .checked_sub(task.started_at().elapsed())
+                .checked_sub(since_start)
                 .filter(|d| !d.is_zero())
                 .ok_or_else(Failure::timeout)?,
         };
@@ -323,8 +326,7 @@ impl EventLoop {
             .spare
             .pop()
             .unwrap_or_else(|| Easy2::new(Job::default()));
-        let admitted_at = Instant::now();
-        transfer.joined(admitted_at - task.started_at());
+        transfer.joined(admitted_at, since_start);
         let resolve = transfer.resolve_lines(&self.state.dns, &mut self.dns_applied);
         if let Err(failure) =
             transfer::attach(&mut easy, transfer, &self.state, resolve, remaining, fresh)
@@ -482,6 +484,9 @@ impl EventLoop {
 
     /// Fails transfers on which no byte arrived for their idle timeout.
     fn expire_idle(&mut self) {
+        if self.idle_timers.next().is_none() {
+            return; // no clock read
+        }
         let (running, reads) = (&self.running, &self.socket_reads);
         let expired = self
             .idle_timers

@@ -145,6 +145,8 @@ impl Transfer {
             },
             None => AcceptEncoding::parse(request.accept_encoding.as_deref()),
         };
+        // (Set again as the hop joins the multi handle: no clock read here.)
+        let last_activity = task.started_at();
         Ok(Transfer {
             task,
             request,
@@ -156,7 +158,7 @@ impl Transfer {
             received: 0,
             send,
             sink,
-            last_activity: Instant::now(),
+            last_activity,
             stop: None,
             dns_source: None,
         })
@@ -182,10 +184,11 @@ impl Transfer {
         lines
     }
 
-    /// Notes that a hop joins the multi handle `at` (from start).
-    pub fn joined(&mut self, at: Duration) {
-        self.queued.get_or_insert(at);
-        self.last_activity = Instant::now();
+    /// Notes that a hop joins the multi handle at `now`, `since_start`
+    /// after the task started.
+    pub fn joined(&mut self, now: Instant, since_start: Duration) {
+        self.queued.get_or_insert(since_start);
+        self.last_activity = now;
     }
 
     /// When the idle timeout expires if no more bytes move. `socket_read`
