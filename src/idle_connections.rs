@@ -25,6 +25,7 @@ impl Hasher for OriginHasher {
         self.0
     }
 
+    // An `Origin` arrives through `write_u64`; anything else is folded in.
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 = (self.0 << 8) | u64::from(b);

@@ -574,7 +574,7 @@ pub(crate) fn attach(
     // A handle that ran a plain request keeps every option a plain request
     // needs: resetting it and setting them again (30 calls into libcurl,
     // a third of a small GET's set-up) would change nothing.
-    // (Taken first: a set-up that fails midway leaves it false.)
+    // (Taken first: a set-up that fails midway leaves it `None`.)
     let was_plain = std::mem::take(&mut easy.get_mut().plain);
     let reuse = plain.is_some() && plain == was_plain;
     if !reuse {
