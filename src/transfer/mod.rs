@@ -783,12 +783,11 @@ fn configure(
         // No TLS on an http:// hop without DoH (whose requests take the
         // hop's CA options; an HTTPS proxy has options of its own): without
         // the CA paths curl-rust set, libcurl copies none into the hop's
-        // connection, which an idle task keeps.
+        // connection, which an idle task keeps. (A TLS library without CA
+        // directories, rustls, refuses CAPATH: then curl-rust set none.)
         for option in [curl_sys::CURLOPT_CAINFO, curl_sys::CURLOPT_CAPATH] {
             // SAFETY: the handle is live; NULL is allowed for both options.
-            curl_result(unsafe {
-                curl_sys::curl_easy_setopt(easy.raw(), option, std::ptr::null::<c_char>())
-            })?;
+            unsafe { curl_sys::curl_easy_setopt(easy.raw(), option, std::ptr::null::<c_char>()) };
         }
     } else if let Some(ca) = &client.ca_file {
         easy.cainfo(ca)?;
