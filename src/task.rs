@@ -60,7 +60,7 @@ pub struct Task {
     inbox: Arc<TaskInbox>,
     /// Taken by the event loop when the transfer is set up. Boxed, and the
     /// box moves into the transfer: the task outlives that, and an empty
-    /// inline slot would cost every running task 300 bytes.
+    /// inline slot would cost every running task 240 bytes.
     options: Mutex<Option<Box<RequestOptions>>>,
     state: AtomicU8,
     aborted: AtomicBool,

@@ -146,6 +146,12 @@ pub fn same_origin(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether a URL that `request_url` or `resolve` serialised is https://
+/// (serialised, its scheme is lower case).
+pub fn is_https(url: &str) -> bool {
+    url.starts_with("https://")
+}
+
 /// The host (IPv6 in brackets) and effective port of a URL that
 /// `request_url` or `resolve` serialised; read off the canonical text, not
 /// parsed again.

@@ -32,7 +32,7 @@ use crate::redirect;
 use crate::response::{HeadParser, Malformed, ResponseHead};
 use crate::result::{TaskKind, TaskResult};
 use crate::task::Task;
-use crate::url::host_and_port;
+use crate::url::{host_and_port, is_https};
 use crate::util::{curl_result, message};
 
 /// Where the response body goes. (A file's state is boxed: a request's
@@ -569,8 +569,7 @@ pub(crate) fn attach(
     timeout: Duration,
     fresh_connection: bool,
 ) -> Result<(), Failure> {
-    let https = transfer.request.url.starts_with("https:");
-    let plain = is_plain(&transfer.request, &resolve).then_some(https);
+    let plain = is_plain(&transfer.request, &resolve).then(|| is_https(&transfer.request.url));
     // A handle that ran a plain request keeps every option a plain request
     // needs: resetting it and setting them again (30 calls into libcurl,
     // a third of a small GET's set-up) would change nothing.
@@ -707,10 +706,7 @@ fn configure_hop(
     // only where HTTP/2 is possible: on http:// libcurl learns that a
     // connection cannot multiplex from its first response, so a slow first
     // request would hold back every other one to the host.
-    let https = options
-        .url
-        .get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    let https = is_https(&options.url);
     easy.pipewait(options.http2_prior_knowledge || (options.enable_http2 && https))?;
     // libcurl's 0 is no whole-transfer limit.
     easy.timeout(match timeout {
@@ -779,7 +775,7 @@ fn configure(
     easy.useragent(&client.user_agent)?;
     easy.buffer_size(RECEIVE_BUFFER)?;
     easy.upload_buffer_size(SEND_BUFFER)?;
-    if !options.url.starts_with("https:") && state.dns.doh_url().is_none() {
+    if !is_https(&options.url) && state.dns.doh_url().is_none() {
         // No TLS on an http:// hop without DoH (whose requests take the
         // hop's CA options; an HTTPS proxy has options of its own): without
         // the CA paths curl-rust set, libcurl copies none into the hop's
