@@ -252,14 +252,11 @@ impl EventLoop {
     /// events (libcurl hands over the data it held at once).
     fn resume(&mut self, task: &Arc<Task>) {
         let slot = task.slot.load(Ordering::Relaxed);
-        if let Some(running) = self.running.get(slot).and_then(Option::as_ref)
-            && running
-                .handle
-                .get_ref()
-                .transfer
-                .as_ref()
-                .is_some_and(|t| Arc::ptr_eq(t.task(), task))
+        if let Some(running) = self.running.get_mut(slot).and_then(Option::as_mut)
+            && let Some(transfer) = running.handle.get_mut().transfer.as_mut()
+            && Arc::ptr_eq(transfer.task(), task)
         {
+            transfer.resumed();
             let _ = running.handle.unpause_write();
         }
     }

@@ -73,9 +73,15 @@ pub struct Task {
     me: Weak<Task>,
     /// Body bytes of this task waiting in the queue.
     queued_bytes: AtomicU64,
-    /// The transfer paused itself until the host drains the queue.
-    paused: AtomicBool,
+    /// Whether the transfer paused itself until the host drains the queue:
+    /// `FLOWING`, `PAUSED`, or `RESUMING` (the host drained it and its
+    /// resume command is on the way to the event thread).
+    pause: AtomicU8,
 }
+
+const FLOWING: u8 = 0;
+const PAUSED: u8 = 1;
+const RESUMING: u8 = 2;
 
 impl Task {
     /// A task of a client whose events go to `queue` (queued delivery) or
@@ -98,7 +104,7 @@ impl Task {
             queue,
             me: me.clone(),
             queued_bytes: AtomicU64::new(0),
-            paused: AtomicBool::new(false),
+            pause: AtomicU8::new(FLOWING),
         })
     }
 
@@ -228,14 +234,25 @@ impl Task {
         if !full() {
             return false;
         }
-        self.paused.store(true, Ordering::SeqCst);
-        // Drained meanwhile: go on, unless the host already took the flag
+        self.pause.store(PAUSED, Ordering::SeqCst);
+        // Drained meanwhile: go on, unless the host already took the pause
         // (then its resume is on its way, and the pause must happen).
-        full() || !self.paused.swap(false, Ordering::SeqCst)
+        full()
+            || self
+                .pause
+                .compare_exchange(PAUSED, FLOWING, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
     }
 
+    /// Paused for the host, or drained and not yet resumed: until the event
+    /// thread resumes the transfer, its network is not idling.
     pub(crate) fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::SeqCst)
+        self.pause.load(Ordering::SeqCst) != FLOWING
+    }
+
+    /// The event thread took the host's resume command.
+    pub(crate) fn resumed(&self) {
+        self.pause.store(FLOWING, Ordering::SeqCst);
     }
 
     /// `bytes` of this task left the queue; resumes a paused transfer once
@@ -246,7 +263,10 @@ impl Task {
         };
         let left = self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst) - bytes;
         if left < queue.max_queued_bytes / 2
-            && self.paused.swap(false, Ordering::SeqCst)
+            && self
+                .pause
+                .compare_exchange(PAUSED, RESUMING, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
             && let Some(me) = self.me.upgrade()
         {
             let _ = self.inbox.send(Command::Resume(me));

@@ -204,6 +204,13 @@ impl Transfer {
         Some(last + idle)
     }
 
+    /// The host drained the queue: the idle timeout counts from now, not
+    /// from the last byte before the pause.
+    pub fn resumed(&mut self) {
+        self.touch();
+        self.task.resumed();
+    }
+
     fn touch(&mut self) {
         if self.request.idle_timeout.is_some() {
             self.last_activity = Instant::now();
