@@ -19,11 +19,14 @@
 //!   download  the same body to a file (also against `curl -o`)
 //!   small     20,000 5 B GETs, 64 in flight, over HTTP/1.1, h2c (prior
 //!             knowledge) and h2 over TLS (nginx's self-signed CA, trusted
-//!             by every client)
+//!             by every client); every side starts the next request when
+//!             one ends (nettask from its completion listener)
 //!   latency   chunk latency from the server's write to the listener
 //!   idle      1,000 and 10,000 tasks against a server that accepts and
 //!             never answers: time to connect all, CPU over 3 s, memory per
-//!             task, time to abort all (each side in a fresh process)
+//!             task, time to abort all (each side in a fresh process);
+//!             and the floor under aborting: as many plain TCP sockets,
+//!             each having sent a GET head, closed with no HTTP library
 //!   growth    per-request time at 1,000, 10,000 and 100,000 GETs run in
 //!             batches of 64, and how it grows from the first to the last
 //!   queued    bulk and small GETs (HTTP/1.1) in queued delivery, the
@@ -51,6 +54,7 @@ mod raw_side;
 mod reqwest_side;
 #[path = "../common/rounds.rs"]
 mod rounds;
+mod socket_floor;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -543,6 +547,7 @@ fn idle_child(side: &str, count: usize) {
         "reqwest-ct" => reqwest_side::idle(&silent, count, false),
         "reqwest-mt" => reqwest_side::idle(&silent, count, true),
         "isahc" => isahc_side::idle(&silent, count),
+        "sockets" => socket_floor::idle(&silent, count),
         _ => panic!("no side {side}"),
     };
     println!(
@@ -1126,6 +1131,16 @@ fn idle(count: usize) {
             &format!("{name} {}", abort(s)),
             r,
             if *name == "raw" { "<= 20 ms" } else { "" },
+        );
+    }
+    let floor = idle_in_child("sockets", count);
+    if let (Some(a), Some(b)) = (ours.abort_all, floor.abort_all) {
+        row(
+            &format!("{count} idle tasks: abort all, sockets closed"),
+            &micros(a),
+            &format!("close only {}", micros(b)),
+            a.as_secs_f64() / b.as_secs_f64(),
+            "",
         );
     }
 }

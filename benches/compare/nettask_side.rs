@@ -22,6 +22,16 @@ pub struct Tally {
     wake: Mutex<()>,
     cv: Condvar,
     latency: Mutex<LatencyParser>,
+    /// Set for `small`: the completion listener starts the next request.
+    refill: Option<Refill>,
+}
+
+/// Requests still to start from completion listeners, and how.
+struct Refill {
+    client: *mut nettask_client,
+    url: CString,
+    h2c: bool,
+    left: AtomicUsize,
 }
 
 impl Default for Tally {
@@ -34,6 +44,7 @@ impl Default for Tally {
             wake: Mutex::new(()),
             cv: Condvar::new(),
             latency: Mutex::default(),
+            refill: None,
         }
     }
 }
@@ -88,10 +99,68 @@ unsafe extern "C" fn count_complete(
         let msg = unsafe { std::ffi::CStr::from_ptr(r.err_msg) };
         eprintln!("first failure: {msg:?}");
     }
+    if let Some(refill) = &t.refill
+        && refill
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        let h2c = refill.h2c;
+        start_on(refill.client, &refill.url, t, |o| {
+            o.http2_prior_knowledge = h2c
+        });
+    }
     let done = t.done.fetch_add(1, Ordering::SeqCst) + 1;
     if done >= t.awaited.load(Ordering::SeqCst) {
         let _guard = t.wake.lock().unwrap();
         t.cv.notify_all();
+    }
+}
+
+/// Creates a task whose completion reports to `tally`; the caller
+/// starts it and releases it.
+fn spawn_on(
+    client: *mut nettask_client,
+    url: &CString,
+    tally: &Tally,
+    set: impl FnOnce(&mut nettask_request_options),
+) -> *mut nettask_task {
+    // SAFETY: `opts` is a local of the version passed to init, `url`
+    // outlives the create call, which copies it, and `tally` outlives
+    // the task: every caller waits for the task's completion before
+    // dropping it.
+    unsafe {
+        let mut opts = std::mem::zeroed();
+        nettask_request_options_init_version(&mut opts, NETTASK_REQUEST_OPTIONS_VERSION);
+        opts.url = url.as_ptr();
+        set(&mut opts);
+        let mut task = ptr::null_mut();
+        let create = if !opts.upload_file_path.is_null() {
+            nettask_upload_create
+        } else if !opts.file_path.is_null() {
+            nettask_download_create
+        } else {
+            nettask_request_create
+        };
+        assert_eq!(create(client, &opts, &mut task), nettask_code::NETTASK_OK);
+        nettask_on_complete(task, Some(count_complete), tally.ud());
+        task
+    }
+}
+
+/// Creates and starts a task, and releases it.
+fn start_on(
+    client: *mut nettask_client,
+    url: &CString,
+    tally: &Tally,
+    set: impl FnOnce(&mut nettask_request_options),
+) {
+    let task = spawn_on(client, url, tally, set);
+    // SAFETY: `task` is the live task just created; its one reference
+    // is released here, after start, and not used again.
+    unsafe {
+        nettask_start(task);
+        nettask_release(task);
     }
 }
 
@@ -173,46 +242,17 @@ impl Client {
         }
     }
 
-    /// Creates a task whose completion reports to `tally`; the caller
-    /// starts it and releases it.
     fn spawn(
         &self,
         url: &CString,
         tally: &Tally,
         set: impl FnOnce(&mut nettask_request_options),
     ) -> *mut nettask_task {
-        // SAFETY: `opts` is a local of the version passed to init, `url`
-        // outlives the create call, which copies it, and `tally` outlives
-        // the task: every caller waits for the task's completion before
-        // dropping it.
-        unsafe {
-            let mut opts = std::mem::zeroed();
-            nettask_request_options_init_version(&mut opts, NETTASK_REQUEST_OPTIONS_VERSION);
-            opts.url = url.as_ptr();
-            set(&mut opts);
-            let mut task = ptr::null_mut();
-            let create = if !opts.upload_file_path.is_null() {
-                nettask_upload_create
-            } else if !opts.file_path.is_null() {
-                nettask_download_create
-            } else {
-                nettask_request_create
-            };
-            assert_eq!(create(self.0, &opts, &mut task), nettask_code::NETTASK_OK);
-            nettask_on_complete(task, Some(count_complete), tally.ud());
-            task
-        }
+        spawn_on(self.0, url, tally, set)
     }
 
-    /// Creates and starts a task, and releases it.
     fn start(&self, url: &CString, tally: &Tally, set: impl FnOnce(&mut nettask_request_options)) {
-        let task = self.spawn(url, tally, set);
-        // SAFETY: `task` is the live task just created; its one reference
-        // is released here, after start, and not used again.
-        unsafe {
-            nettask_start(task);
-            nettask_release(task);
-        }
+        start_on(self.0, url, tally, set)
     }
 
     /// One form of `field` and `file` (as the part `name`) POSTed to `url`,
@@ -298,15 +338,24 @@ impl Side for Client {
         started.elapsed()
     }
 
-    /// All `count` at once: the client's max_concurrent_tasks
-    /// (`IN_FLIGHT`) keeps the rest waiting.
+    /// `IN_FLIGHT` at once, as the peers keep: each completion listener
+    /// starts the next request until `count` have started.
     fn small(&self, url: &str, count: usize, proto: Proto) -> Duration {
-        let url = CString::new(url).unwrap();
-        let t = Tally::default();
+        let first = IN_FLIGHT.min(count);
+        let t = Tally {
+            refill: Some(Refill {
+                client: self.0,
+                url: CString::new(url).unwrap(),
+                // h2 over TLS: enable_http2 (on by default) offers it by ALPN.
+                h2c: proto == Proto::H2c,
+                left: AtomicUsize::new(count - first),
+            }),
+            ..Tally::default()
+        };
+        let refill = t.refill.as_ref().unwrap();
         let started = Instant::now();
-        for _ in 0..count {
-            // h2 over TLS: enable_http2 (on by default) offers it by ALPN.
-            self.start(&url, &t, |o| o.http2_prior_knowledge = proto == Proto::H2c);
+        for _ in 0..first {
+            self.start(&refill.url, &t, |o| o.http2_prior_knowledge = refill.h2c);
         }
         self.wait(&t, count);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
