@@ -391,3 +391,55 @@ impl Target for Arc<Task> {
         Arc::ptr_eq(self, other)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A started task of a queued-delivery client whose budget is `max`
+    /// bytes, and the inbox its commands go to.
+    fn queued_task(max: u64) -> (Arc<Task>, Arc<TaskQueue>, Arc<TaskInbox>) {
+        let queue = Arc::new(TaskQueue::new(max).unwrap());
+        let inbox = Arc::new(TaskInbox::default());
+        let options = RequestOptions::new("http://127.0.0.1/");
+        let task = Task::new(
+            TaskKind::Request,
+            Arc::clone(&inbox),
+            options,
+            Some(Arc::clone(&queue)),
+        );
+        task.start().unwrap();
+        inbox.take(false); // the start command
+        (task, queue, inbox)
+    }
+
+    #[test]
+    fn a_drained_transfer_stays_paused_until_the_event_thread_resumes_it() {
+        let (task, queue, inbox) = queued_task(1024);
+        task.emit_chunk(&[b'x'; 1024]);
+        assert!(task.must_pause(), "a full budget pauses the transfer");
+        assert!(task.is_paused());
+        // The host drains the queue: the resume is on its way, and until
+        // the event thread takes it, the network is not idling.
+        assert_eq!(queue.dispatch(Duration::ZERO).unwrap(), 0);
+        let commands = inbox.take(false);
+        assert!(matches!(commands.as_slice(), [Command::Resume(_)]));
+        assert!(task.is_paused(), "drained but not yet resumed");
+        task.resumed();
+        assert!(!task.is_paused());
+        assert!(!task.must_pause(), "the budget has room again");
+    }
+
+    #[test]
+    fn a_budget_drained_while_pausing_goes_on_without_a_resume() {
+        let (task, queue, inbox) = queued_task(1024);
+        task.emit_chunk(&[b'x'; 1024]);
+        assert_eq!(queue.dispatch(Duration::ZERO).unwrap(), 0);
+        // Drained before the transfer paused: it goes on, and nobody sends
+        // a resume for a pause that never happened.
+        assert!(!task.must_pause());
+        assert!(!task.is_paused());
+        assert!(inbox.take(false).is_empty());
+    }
+}
