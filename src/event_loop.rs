@@ -65,6 +65,8 @@ pub(crate) struct EventLoop {
     idle_connections: IdleConnections,
     /// Transfers completed by an abort whose handles are still to remove.
     aborted_slots: Vec<usize>,
+    /// While `remove_aborted` runs: the handles it frees once it is done.
+    retired: Option<Vec<Easy2<Job>>>,
     shutting_down: bool,
     /// The DNS overrides handed to libcurl so far.
     dns_applied: Applied,
@@ -121,6 +123,7 @@ impl EventLoop {
             admissions: 0,
             idle_connections: IdleConnections::default(),
             aborted_slots: Vec::new(),
+            retired: None,
             shutting_down: false,
             dns_applied: Applied::default(),
             state,
@@ -423,6 +426,8 @@ impl EventLoop {
     fn recycle(&mut self, easy: Easy2<Job>) {
         if self.spare.len() < SPARE_HANDLES {
             self.spare.push(easy);
+        } else if let Some(retired) = &mut self.retired {
+            retired.push(easy);
         }
     }
 
@@ -453,11 +458,17 @@ impl EventLoop {
         self.deliver(transfer, raw, hop_start, None, aborted, None);
     }
 
-    /// Removes the handles `abort_running` left in the multi handle.
+    /// Removes the handles `abort_running` left in the multi handle. Each
+    /// removal closes a connection; the handles beyond the spares are
+    /// freed after the last one, so that every peer sees its close before
+    /// the batch's frees (the same work, in a better order).
     fn remove_aborted(&mut self) {
-        for slot in std::mem::take(&mut self.aborted_slots) {
+        let slots = std::mem::take(&mut self.aborted_slots);
+        self.retired = Some(Vec::with_capacity(slots.len()));
+        for slot in slots {
             self.finish(slot, Ending::Loop(Failure::aborted()));
         }
+        self.retired = None;
     }
 
     /// Builds a finished transfer's result and delivers its completion.
