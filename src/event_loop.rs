@@ -441,7 +441,7 @@ impl EventLoop {
     /// Completes an aborted transfer's task at once, and leaves its handle,
     /// without a job, in the multi handle until `remove_aborted`: a batch
     /// of aborts delivers its completions before libcurl closes each
-    /// connection (10,000 loopback closes take ~0.6 s here).
+    /// connection (removing 10,000 takes ~0.25 s here).
     fn abort_running(&mut self, slot: usize) {
         let Some(running) = self.running.get_mut(slot).and_then(Option::as_mut) else {
             return;
