@@ -281,7 +281,8 @@ typedef struct nettask_client_options {
    * Queued delivery: how many body bytes (chunks and server-sent
    * events) of one task may wait undispatched before its transfer
    * pauses; it resumes when the host has dispatched half of them. One
-   * libcurl write may overshoot it. 0 (init) = 8 MiB.
+   * libcurl write may overshoot it. A paused transfer's idle_timeout_ms
+   * does not run: it counts again from the resume. 0 (init) = 8 MiB.
    */
   uint64_t max_queued_bytes;
 } nettask_client_options;
