@@ -244,6 +244,11 @@ impl RequestOptions {
         }
     }
 
+    /// Whether the request sends a body: bytes, a file, or an upload form.
+    pub fn sends_body(&self) -> bool {
+        !self.body.is_empty() || self.body_file.is_some() || self.upload.is_some()
+    }
+
     /// Checks everything that can be checked without the network, and
     /// puts the URL in the form it is sent in (WHATWG-serialised).
     pub fn checked(mut self) -> Result<RequestOptions, Error> {

@@ -126,9 +126,7 @@ impl Transfer {
                 client.temp_dir.as_deref(),
             )?)),
         };
-        let sends =
-            !request.body.is_empty() || request.upload.is_some() || request.body_file.is_some();
-        let send = if sends {
+        let send = if request.sends_body() {
             Some(Box::new(SendBody::new(&request)?))
         } else {
             None
@@ -641,9 +639,7 @@ fn link_and_attach(
 fn is_plain(request: &RequestOptions, resolve: &[String]) -> bool {
     request.method == Method::Get
         && request.headers.is_empty()
-        && request.body.is_empty()
-        && request.body_file.is_none()
-        && request.upload.is_none()
+        && !request.sends_body()
         && request.pinned_public_keys.is_none()
         && resolve.is_empty()
 }
