@@ -34,6 +34,15 @@ struct Refill {
     left: AtomicUsize,
 }
 
+impl Refill {
+    /// Starts one more request, reporting to `tally`.
+    fn start(&self, tally: &Tally) {
+        start_on(self.client, &self.url, tally, |o| {
+            o.http2_prior_knowledge = self.h2c
+        });
+    }
+}
+
 impl Default for Tally {
     fn default() -> Self {
         Tally {
@@ -105,10 +114,7 @@ unsafe extern "C" fn count_complete(
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok()
     {
-        let h2c = refill.h2c;
-        start_on(refill.client, &refill.url, t, |o| {
-            o.http2_prior_knowledge = h2c
-        });
+        refill.start(t);
     }
     let done = t.done.fetch_add(1, Ordering::SeqCst) + 1;
     if done >= t.awaited.load(Ordering::SeqCst) {
@@ -355,7 +361,7 @@ impl Side for Client {
         let refill = t.refill.as_ref().unwrap();
         let started = Instant::now();
         for _ in 0..first {
-            self.start(&refill.url, &t, |o| o.http2_prior_knowledge = refill.h2c);
+            refill.start(&t);
         }
         self.wait(&t, count);
         assert_eq!(t.failures.load(Ordering::Relaxed), 0);
