@@ -1,6 +1,6 @@
 //! The nettask side of each case, driven through the C ABI as a host would.
 
-use std::ffi::{CString, c_void};
+use std::ffi::{CStr, CString, c_void};
 use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -38,7 +38,8 @@ impl Refill {
     /// Starts one more request, reporting to `tally`.
     fn start(&self, tally: &Tally) {
         start_on(self.client, &self.url, tally, |o| {
-            o.http2_prior_knowledge = self.h2c
+            o.http2_prior_knowledge = self.h2c;
+            o.accept_encoding = OFFER_NONE.as_ptr();
         });
     }
 }
@@ -125,6 +126,10 @@ unsafe extern "C" fn count_complete(
 
 /// Creates a task whose completion reports to `tally`; the caller
 /// starts it and releases it.
+/// `accept_encoding` for the small GETs: no Accept-Encoding header, the
+/// same request on the wire as the peers', which offer no coding there.
+const OFFER_NONE: &CStr = c"";
+
 fn spawn_on(
     client: *mut nettask_client,
     url: &CString,
@@ -376,7 +381,7 @@ impl Side for Client {
         while done < total {
             let batch = IN_FLIGHT.min(total - done);
             for _ in 0..batch {
-                self.start(&url, &t, |_| {});
+                self.start(&url, &t, |o| o.accept_encoding = OFFER_NONE.as_ptr());
             }
             done += batch;
             self.wait(&t, done);
