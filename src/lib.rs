@@ -15,6 +15,7 @@
 
 mod client;
 mod client_state;
+mod connection_sockets;
 mod cookies;
 mod curl_info;
 mod decoding;

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use curl::multi::{Events, Socket, SocketEvents};
 
+use crate::connection_sockets::opening;
 use crate::inbox::Waker;
 use crate::util::lock;
 
@@ -95,9 +96,11 @@ impl Poller {
 /// The sockets registered with a selector, kept in step with what libcurl
 /// asks for, with as few system calls as that allows. When libcurl stops
 /// watching a socket (a finished transfer leaves its connection in the
-/// pool), the registration stays: the next transfer on the connection only
-/// modifies it, and it leaves the selector once it reports an event nobody
-/// wants (the server closed the idle connection).
+/// pool), the registration stays: the next transfer on the connection
+/// takes it as it is when it wants the same events of a socket that is
+/// still the same opening (`connection_sockets`), else modifies it; it
+/// leaves the selector once it reports an event nobody wants (the server
+/// closed the idle connection).
 struct Watch<S> {
     selector: Arc<S>,
     sockets: HashMap<RawFd, Registration>,
@@ -108,6 +111,8 @@ struct Registration {
     interest: Interest,
     /// Whether libcurl watches it now.
     wanted: bool,
+    /// Which opening of a connection socket was registered, if it is one.
+    opening: Option<u64>,
 }
 
 /// The registration calls of a selector, so `Watch` serves every backend.
@@ -134,8 +139,15 @@ impl<S: Register> Watch<S> {
             return;
         };
         let s = &self.selector;
-        let result = match self.sockets.get(&fd) {
+        let result = match self.sockets.get_mut(&fd) {
             Some(r) if r.wanted && r.interest == interest => return,
+            // Still registered: closing it would have ended the opening.
+            Some(r)
+                if r.interest == interest && r.opening.is_some_and(|o| opening(fd) == Some(o)) =>
+            {
+                r.wanted = true;
+                return;
+            }
             // Modifying also proves the number is still that socket: one
             // that was closed has left the kernel's set, and its number may
             // have come back for a new socket, which must be added.
@@ -144,8 +156,13 @@ impl<S: Register> Watch<S> {
         };
         match result {
             Ok(()) => {
-                let wanted = true;
-                self.sockets.insert(fd, Registration { interest, wanted });
+                let (wanted, opening) = (true, opening(fd));
+                let registration = Registration {
+                    interest,
+                    wanted,
+                    opening,
+                };
+                self.sockets.insert(fd, registration);
             }
             // Not watchable: libcurl's own timeouts still end the transfer.
             Err(_) => {
@@ -282,5 +299,86 @@ mod tests {
         let s = Arc::new(portable::Selector::new().unwrap());
         let (w, n) = (Arc::clone(&s), Arc::clone(&s));
         selector_contract(s, &move |r, t| w.wait(r, t), move || n.notify());
+    }
+
+    /// An epoll selector that counts its registration calls.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    struct Counted(epoll::Selector, std::sync::atomic::AtomicUsize);
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    impl Register for Counted {
+        fn add(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.add(fd, interest)
+        }
+        fn modify(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.modify(fd, interest)
+        }
+        fn delete(&self, fd: RawFd) -> io::Result<()> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.delete(fd)
+        }
+    }
+
+    /// A pooled connection's socket keeps its registration without a call;
+    /// one closed by libcurl's callback and opened again is registered anew,
+    /// and a socket libcurl did not open for a connection is always checked.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_connection_socket_is_taken_back_without_a_call_while_it_stays_open() {
+        use crate::connection_sockets::{close_socket, opened};
+        use std::os::fd::IntoRawFd;
+        use std::sync::atomic::Ordering::Relaxed;
+
+        let selector = Arc::new(Counted(epoll::Selector::new().unwrap(), Default::default()));
+        let counted = Arc::clone(&selector);
+        let wait = move |r: &mut Vec<(RawFd, Interest)>, t| counted.0.wait(r, t);
+        let calls = || selector.1.load(Relaxed);
+        let mut w = Watch::new(Arc::clone(&selector));
+
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let fd = b.into_raw_fd();
+        opened(fd);
+        w.set(fd, Some(READ));
+        assert_eq!(calls(), 1);
+        // Pooled, then wanted again for the same events: no call.
+        w.set(fd, None);
+        w.set(fd, Some(READ));
+        assert_eq!(calls(), 1);
+        a.write_all(b"x").unwrap();
+        assert_eq!(
+            ready(&mut w, &wait, Duration::from_secs(5)),
+            vec![(fd, READ)]
+        );
+        // Other events: a call.
+        w.set(fd, None);
+        w.set(fd, Some(WRITE));
+        assert_eq!(calls(), 2);
+
+        // Closed by the callback; the number comes back for a new socket.
+        w.set(fd, None);
+        assert_eq!(close_socket(std::ptr::null_mut(), fd), 0);
+        let (c, d) = UnixStream::pair().unwrap();
+        let (mut writer, reader) = if c.as_raw_fd() == fd { (d, c) } else { (c, d) };
+        if reader.as_raw_fd() != fd {
+            return; // another test took the number
+        }
+        // Not a connection socket this time: checked, so added again.
+        w.set(fd, Some(WRITE));
+        assert!(calls() >= 3);
+        writer.write_all(b"y").unwrap();
+        w.set(fd, None);
+        let before = calls();
+        w.set(fd, Some(READ));
+        assert!(calls() > before);
+        assert_eq!(
+            ready(&mut w, &wait, Duration::from_secs(5)),
+            vec![(fd, READ)]
+        );
+        let before = calls();
+        w.set(fd, None);
+        w.set(fd, Some(READ));
+        assert!(calls() > before, "a socket libcurl did not open is checked");
     }
 }

@@ -8,7 +8,7 @@ mod memory_body;
 mod upload;
 
 use std::borrow::Cow;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use memory_body::MemoryBody;
 use upload::SendBody;
 
 use crate::client_state::ClientState;
+use crate::connection_sockets::{self, CloseSocket};
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
 use crate::dns::{self, Applied, Dns, Source};
@@ -544,7 +545,25 @@ impl Handler for Job {
             .as_mut()
             .map_or(SeekResult::CantSeek, |t| t.seek(whence))
     }
+
+    /// Opens the socket as curl-rust does (close-on-exec), and records it
+    /// for the poller (`connection_sockets`).
+    fn open_socket(
+        &mut self,
+        family: c_int,
+        socktype: c_int,
+        protocol: c_int,
+    ) -> Option<curl_sys::curl_socket_t> {
+        let socket = LibcurlDefaults.open_socket(family, socktype, protocol)?;
+        connection_sockets::opened(socket);
+        Some(socket)
+    }
 }
+
+/// A handler with every default, for the open-socket hook to call.
+struct LibcurlDefaults;
+
+impl Handler for LibcurlDefaults {}
 
 /// libcurl's receive buffer: what one read from the socket can hold (its
 /// write callback still gets at most 16 KiB at a time, CURL_MAX_WRITE_SIZE).
@@ -798,6 +817,16 @@ fn configure(
         // variables of the environment for every request.
         easy.proxy("")?;
         easy.noproxy("")?;
+    }
+    if connection_sockets::TRACKED {
+        // The poller learns of every close of a socket the open-socket
+        // hook recorded (libcurl stores the callback with the connection).
+        let close: CloseSocket = connection_sockets::close_socket;
+        // SAFETY: the handle is live, and the option takes a function of
+        // the close-socket callback's type; its data (unset) is unused.
+        curl_result(unsafe {
+            curl_sys::curl_easy_setopt(easy.raw(), curl_sys::CURLOPT_CLOSESOCKETFUNCTION, close)
+        })?;
     }
     // SAFETY: the handle is live and the option takes a long.
     curl_result(unsafe {
