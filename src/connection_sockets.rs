@@ -1,10 +1,15 @@
 //! The sockets libcurl opened for connections on this thread and has not
-//! closed yet, each with a number that names that one opening. With it the
-//! poller can leave a pooled connection's socket registered between
-//! transfers and skip the system call when the next transfer on it asks
-//! for the same events (one `epoll_ctl` per request on a kept-alive
-//! HTTP/1.1 connection): a number still open under the same opening is the
-//! same socket, not a closed one whose number came back.
+//! closed yet, each with a number that names that one opening, and the
+//! libcurl connection each belongs to once it is known. Two uses:
+//!
+//! - The poller can leave a pooled connection's socket registered between
+//!   transfers and skip the system call when the next transfer on it asks
+//!   for the same events (one `epoll_ctl` per request on a kept-alive
+//!   HTTP/1.1 connection): a number still open under the same opening is
+//!   the same socket, not a closed one whose number came back.
+//! - A finished transfer's socket (for its round-trip time) is found from
+//!   its connection's id, where `CURLINFO_ACTIVESOCKET` walks libcurl's
+//!   whole connection pool: a cost per request that grew with the pool.
 //!
 //! Filled by the transfer's open-socket hook and by [`close_socket`],
 //! libcurl's close-socket callback. Both run on the event thread (nothing
@@ -12,51 +17,90 @@
 //! Android: there libcurl closes every socket it opened through that
 //! callback (elsewhere a failed SO_NOSIGPIPE closes one without it).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::os::fd::RawFd;
 
+use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_CONN_ID, Info};
+
 /// Whether sockets are tracked on this system (see the module's note).
 pub(crate) const TRACKED: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
+#[derive(Default)]
+struct Record {
+    /// Open connection sockets: number → which opening, and the id of the
+    /// libcurl connection it carries once known.
+    open: HashMap<RawFd, (u64, Option<i64>)>,
+    /// Connection id → its socket, for the open sockets whose id is known.
+    connections: HashMap<i64, RawFd>,
+    openings: u64,
+}
+
 thread_local! {
-    /// Open connection sockets: number → which opening it is.
-    static OPEN: RefCell<HashMap<RawFd, u64>> = RefCell::new(HashMap::new());
-    static OPENINGS: Cell<u64> = const { Cell::new(0) };
+    static RECORD: RefCell<Record> = RefCell::default();
+}
+
+/// Runs `f` on this thread's record, unless the thread is ending (or the
+/// record is in use: no libcurl callback runs inside another's `f`).
+fn with<T>(f: impl FnOnce(&mut Record) -> T) -> Option<T> {
+    if !TRACKED {
+        return None;
+    }
+    RECORD
+        .try_with(|record| record.try_borrow_mut().ok().map(|mut r| f(&mut r)))
+        .ok()
+        .flatten()
 }
 
 /// Which opening `fd` is, while it is a connection socket libcurl opened
 /// on this thread and has not closed.
 pub(crate) fn opening(fd: RawFd) -> Option<u64> {
-    if !TRACKED {
-        return None;
-    }
-    OPEN.try_with(|open| open.try_borrow().ok()?.get(&fd).copied())
-        .ok()
-        .flatten()
+    with(|r| r.open.get(&fd).map(|&(opening, _)| opening)).flatten()
 }
 
 /// libcurl opened `fd` for a connection (the open-socket hook).
 pub(crate) fn opened(fd: RawFd) {
-    if !TRACKED {
-        return;
-    }
-    let _ = OPEN.try_with(|open| {
-        let opening = OPENINGS.with(|n| {
-            n.set(n.get() + 1);
-            n.get()
-        });
-        if let Ok(mut open) = open.try_borrow_mut() {
-            open.insert(fd, opening);
+    with(|r| {
+        r.openings += 1;
+        if let Some((_, Some(connection))) = r.open.insert(fd, (r.openings, None)) {
+            r.connections.remove(&connection);
         }
     });
 }
 
 fn forget(fd: RawFd) {
-    let _ = OPEN.try_with(|open| {
-        if let Ok(mut open) = open.try_borrow_mut() {
-            open.remove(&fd);
+    with(|r| {
+        if let Some((_, Some(connection))) = r.open.remove(&fd) {
+            r.connections.remove(&connection);
+        }
+    });
+}
+
+/// The socket of the connection `info`'s handle used last, as
+/// `CURLINFO_ACTIVESOCKET` tells, but without its walk of the connection
+/// pool once the connection is known.
+pub(crate) fn active_socket(info: &Info) -> Option<curl_sys::curl_socket_t> {
+    let connection = info.off_t(CURLINFO_CONN_ID);
+    if let Some(fd) = socket_of(connection) {
+        return Some(fd);
+    }
+    let fd = info.socket(CURLINFO_ACTIVESOCKET)?;
+    learn(connection, fd);
+    Some(fd)
+}
+
+fn socket_of(connection: i64) -> Option<RawFd> {
+    with(|r| r.connections.get(&connection).copied()).flatten()
+}
+
+/// Records that `connection` (a libcurl connection id) is on `fd`, if `fd`
+/// is a socket whose close the record will hear of.
+fn learn(connection: i64, fd: RawFd) {
+    with(|r| {
+        if let (Some((_, known)), true) = (r.open.get_mut(&fd), connection >= 0) {
+            *known = Some(connection);
+            r.connections.insert(connection, fd);
         }
     });
 }
@@ -102,6 +146,26 @@ mod tests {
         std::thread::spawn(move || assert_eq!(opening(fd), None))
             .join()
             .unwrap();
+        forget(fd);
+    }
+
+    #[test]
+    fn a_connection_is_known_on_its_socket_until_the_socket_closes() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.into_raw_fd();
+        // Not a socket libcurl opened: not recorded.
+        learn(7, fd);
+        assert_eq!(socket_of(7), None);
+        opened(fd);
+        learn(7, fd);
+        assert_eq!(socket_of(7), Some(fd));
+        assert_eq!(close_socket(std::ptr::null_mut(), fd), 0);
+        assert_eq!(socket_of(7), None);
+        // A number opened again forgets the connection of the last opening.
+        opened(fd);
+        learn(8, fd);
+        opened(fd);
+        assert_eq!(socket_of(8), None);
         forget(fd);
     }
 }

@@ -15,7 +15,8 @@ use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
 use crate::client_state::ClientState;
-use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_HTTP_VERSION, Info};
+use crate::connection_sockets::active_socket;
+use crate::curl_info::{CURLINFO_HTTP_VERSION, Info};
 use crate::dns::Applied;
 use crate::error::{Code, Error, Failure};
 use crate::idle_connections::{IdleConnections, Origin};
@@ -509,8 +510,7 @@ impl EventLoop {
                 let info = unsafe { Info::new(r.handle.raw()) };
                 // On HTTP/2 the connection's bytes may be another stream's.
                 let multiplexed = matches!(info.long(CURLINFO_HTTP_VERSION), 3 | 30);
-                let read = info
-                    .socket(CURLINFO_ACTIVESOCKET)
+                let read = active_socket(&info)
                     .filter(|_| !multiplexed)
                     .and_then(|fd| reads.last(fd as usize));
                 transfer.idle_deadline(read)
@@ -551,8 +551,8 @@ impl EventLoop {
 fn connection_rtt(easy: *mut curl_sys::CURL) -> Option<Duration> {
     // SAFETY: the caller's handle is live, and only the event thread (this
     // one) uses it.
-    let socket = unsafe { Info::new(easy) }.socket(CURLINFO_ACTIVESOCKET)?;
-    socket_rtt(socket)
+    let info = unsafe { Info::new(easy) };
+    socket_rtt(active_socket(&info)?)
 }
 
 /// Completes a task that never reached libcurl.

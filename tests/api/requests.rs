@@ -416,6 +416,51 @@ fn connections_are_reused() {
     assert!(!first.profile.socket_reused);
     assert!(second.profile.socket_reused);
     assert_eq!(first.profile.local_port, second.profile.local_port);
+    if emulator().is_none() {
+        // The reused connection's socket is found again for its rtt.
+        for p in [&first.profile, &second.profile] {
+            assert!(p.rtt_us > 0, "{p:?}");
+        }
+    }
+}
+
+/// A server that closes each connection after one response (saying
+/// nothing of it): each request finds its pooled connection dead and opens
+/// a new one, its socket number often the last one's, and each reports
+/// the rtt of its own socket.
+#[test]
+fn every_new_connection_reports_its_own_rtt() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(3) {
+            let mut stream = stream.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    let client = Client::new();
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        let (out, _) = fetch(&client, Opts::new(&format!("http://127.0.0.1:{port}/")));
+        assert_eq!((out.code, out.data.as_slice()), (NETTASK_OK, &b"ok"[..]));
+        let p = out.profile;
+        assert!(!p.socket_reused, "{p:?}");
+        if emulator().is_none() {
+            assert!(p.rtt_us > 0, "{p:?}");
+        }
+        ports.push(p.local_port);
+    }
+    ports.dedup();
+    assert_eq!(ports.len(), 3, "three connections: {ports:?}");
 }
 
 #[test]
