@@ -182,7 +182,7 @@ impl Profile {
         let info = unsafe { Info::new(easy) };
         let base = micros(clock.hop_start);
         let peer_port = u16::try_from(info.long(CURLINFO_PRIMARY_PORT)).unwrap_or(0);
-        let this_hop = Hops::of(&info);
+        let (this_hop, body_bytes) = Hops::of(&info);
         // libcurl reports 0 for a step that did not happen, and sets the
         // request and response timers even when no connection was made:
         // a step counts only when the one it needs happened.
@@ -201,7 +201,6 @@ impl Profile {
         let response_start = at(CURLINFO_STARTTRANSFER_TIME_T, responded);
         let response_end = at(CURLINFO_TOTAL_TIME_T, responded);
         let redirected = earlier.count > 0;
-        let body_bytes = u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0);
         let rtt_us = rtt.map_or(-1, micros);
         let c = nettask_profile {
             queued_us: micros(clock.queued),
@@ -315,21 +314,23 @@ pub struct Hops {
 impl Hops {
     /// Counts the hop that just ended on `info`'s handle.
     pub(crate) fn add(&mut self, info: &Info) {
-        let hop = Hops::of(info);
+        let (hop, _) = Hops::of(info);
         self.count += 1;
         self.bytes_sent += hop.bytes_sent;
         self.bytes_received += hop.bytes_received;
     }
 
-    fn of(info: &Info) -> Hops {
+    /// The hop that just ended on `info`'s handle, and its body bytes.
+    fn of(info: &Info) -> (Hops, u64) {
         let long = |item| u64::try_from(info.long(item)).unwrap_or(0);
-        Hops {
+        let body = u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0);
+        let hop = Hops {
             count: 0,
             // REQUEST_SIZE counts the request head and body.
             bytes_sent: long(curl_sys::CURLINFO_REQUEST_SIZE),
-            bytes_received: long(curl_sys::CURLINFO_HEADER_SIZE)
-                + u64::try_from(info.off_t(CURLINFO_SIZE_DOWNLOAD_T)).unwrap_or(0),
-        }
+            bytes_received: long(curl_sys::CURLINFO_HEADER_SIZE) + body,
+        };
+        (hop, body)
     }
 }
 
