@@ -20,6 +20,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
+use std::num::NonZeroU32;
 use std::os::fd::RawFd;
 
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_CONN_ID, Info};
@@ -27,14 +28,28 @@ use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_CONN_ID, Info};
 /// Whether sockets are tracked on this system (see the module's note).
 pub(crate) const TRACKED: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
+/// Which opening of a socket number this is: counted per thread, wrapping
+/// (a number would have to be opened 2^32 times in between to collide).
+pub(crate) type Opening = NonZeroU32;
+
+/// Kept small: an idle client holds one entry per connection.
 #[derive(Default)]
 struct Record {
-    /// Open connection sockets: number → which opening, and the id of the
-    /// libcurl connection it carries once known.
-    open: HashMap<RawFd, (u64, Option<i64>)>,
-    /// Connection id → its socket, for the open sockets whose id is known.
-    connections: HashMap<i64, RawFd>,
-    openings: u64,
+    /// Open connection sockets: number → which opening.
+    open: HashMap<RawFd, Opening>,
+    /// For the open sockets whose libcurl connection is known: its id,
+    /// and back (filled as transfers on them finish).
+    connection_of: HashMap<RawFd, i64>,
+    socket_of: HashMap<i64, RawFd>,
+    openings: u32,
+}
+
+impl Record {
+    fn forget_connection(&mut self, fd: RawFd) {
+        if let Some(connection) = self.connection_of.remove(&fd) {
+            self.socket_of.remove(&connection);
+        }
+    }
 }
 
 thread_local! {
@@ -55,25 +70,24 @@ fn with<T>(f: impl FnOnce(&mut Record) -> T) -> Option<T> {
 
 /// Which opening `fd` is, while it is a connection socket libcurl opened
 /// on this thread and has not closed.
-pub(crate) fn opening(fd: RawFd) -> Option<u64> {
-    with(|r| r.open.get(&fd).map(|&(opening, _)| opening)).flatten()
+pub(crate) fn opening(fd: RawFd) -> Option<Opening> {
+    with(|r| r.open.get(&fd).copied()).flatten()
 }
 
 /// libcurl opened `fd` for a connection (the open-socket hook).
 pub(crate) fn opened(fd: RawFd) {
     with(|r| {
-        r.openings += 1;
-        if let Some((_, Some(connection))) = r.open.insert(fd, (r.openings, None)) {
-            r.connections.remove(&connection);
-        }
+        r.openings = r.openings.checked_add(1).unwrap_or(1);
+        let opening = Opening::new(r.openings).unwrap_or(Opening::MIN);
+        r.open.insert(fd, opening);
+        r.forget_connection(fd);
     });
 }
 
 fn forget(fd: RawFd) {
     with(|r| {
-        if let Some((_, Some(connection))) = r.open.remove(&fd) {
-            r.connections.remove(&connection);
-        }
+        r.open.remove(&fd);
+        r.forget_connection(fd);
     });
 }
 
@@ -91,16 +105,17 @@ pub(crate) fn active_socket(info: &Info) -> Option<curl_sys::curl_socket_t> {
 }
 
 fn socket_of(connection: i64) -> Option<RawFd> {
-    with(|r| r.connections.get(&connection).copied()).flatten()
+    with(|r| r.socket_of.get(&connection).copied()).flatten()
 }
 
 /// Records that `connection` (a libcurl connection id) is on `fd`, if `fd`
 /// is a socket whose close the record will hear of.
 fn learn(connection: i64, fd: RawFd) {
     with(|r| {
-        if let (Some((_, known)), true) = (r.open.get_mut(&fd), connection >= 0) {
-            *known = Some(connection);
-            r.connections.insert(connection, fd);
+        if r.open.contains_key(&fd) && connection >= 0 {
+            r.forget_connection(fd);
+            r.connection_of.insert(fd, connection);
+            r.socket_of.insert(connection, fd);
         }
     });
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use curl::multi::{Events, Socket, SocketEvents};
 
-use crate::connection_sockets::opening;
+use crate::connection_sockets::{Opening, opening};
 use crate::inbox::Waker;
 use crate::util::lock;
 
@@ -112,8 +112,11 @@ struct Registration {
     /// Whether libcurl watches it now.
     wanted: bool,
     /// Which opening of a connection socket was registered, if it is one.
-    opening: Option<u64>,
+    opening: Option<Opening>,
 }
+
+// An idle client holds one registration per connection: kept small.
+const _: () = assert!(std::mem::size_of::<Registration>() <= 8);
 
 /// The registration calls of a selector, so `Watch` serves every backend.
 pub(crate) trait Register {
