@@ -4,7 +4,8 @@
 //! event thread per client. The C surface is in [`ffi`]; the rest is the
 //! safe Rust core it wraps.
 //!
-//! The core, from the leaves up: `util`, `error`, `curl_info`, `decoding`
+//! The core, from the leaves up: `util`, `error`, `curl_info`,
+//! `connection_sockets` (the sockets libcurl has open), `decoding`
 //! (content codings), `inbox` (commands to the event thread), `url`
 //! (WHATWG URLs), `options`, `redirect` (fetch's next hop), `response`,
 //! `profile`, `result`, `listeners`, `task`, `cookies` (the client's jar),
