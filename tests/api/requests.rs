@@ -430,23 +430,7 @@ fn connections_are_reused() {
 /// the rtt of its own socket.
 #[test]
 fn every_new_connection_reports_its_own_rtt() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(3) {
-            let mut stream = stream.unwrap();
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        }
-    });
+    let port = crate::server::raw_connections(3, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     let client = Client::new();
     let mut ports = Vec::new();
     for _ in 0..3 {

@@ -199,22 +199,30 @@ fn param_str(req: &Request<Incoming>, name: &str) -> Option<String> {
 /// byte for byte after the request head, then closes it. For wire details
 /// hyper normalises (header order).
 pub fn raw_once(response: &'static [u8]) -> u16 {
+    raw_connections(1, response)
+}
+
+/// As `raw_once`, for `count` connections one after the other: each gets
+/// `response` after its first request head, then is closed.
+pub fn raw_connections(count: usize, response: &'static [u8]) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        let Ok((mut stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut request = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => request.extend_from_slice(&buf[..n]),
+        for _ in 0..count {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
             }
+            let _ = stream.write_all(response);
         }
-        let _ = stream.write_all(response);
     });
     port
 }
