@@ -554,16 +554,16 @@ impl Handler for Job {
         socktype: c_int,
         protocol: c_int,
     ) -> Option<curl_sys::curl_socket_t> {
-        let socket = LibcurlDefaults.open_socket(family, socktype, protocol)?;
+        let socket = CurlRustDefaults.open_socket(family, socktype, protocol)?;
         connection_sockets::opened(socket);
         Some(socket)
     }
 }
 
-/// A handler with every default, for the open-socket hook to call.
-struct LibcurlDefaults;
+/// A handler with all of curl-rust's defaults, for the open-socket hook.
+struct CurlRustDefaults;
 
-impl Handler for LibcurlDefaults {}
+impl Handler for CurlRustDefaults {}
 
 /// libcurl's receive buffer: what one read from the socket can hold (its
 /// write callback still gets at most 16 KiB at a time, CURL_MAX_WRITE_SIZE).
