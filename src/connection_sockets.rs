@@ -10,6 +10,8 @@
 //! - A finished transfer's socket (for its round-trip time) is found from
 //!   its connection's id, where `CURLINFO_ACTIVESOCKET` walks libcurl's
 //!   whole connection pool: a cost per request that grew with the pool.
+//!   And a connection closed as its transfer ended (`Connection: close`)
+//!   still has its round-trip time, read as the socket closed.
 //!
 //! Filled by the transfer's open-socket hook and by [`close_socket`],
 //! libcurl's close-socket callback. Both run on the event thread (nothing
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::num::NonZeroU32;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_CONN_ID, Info};
 
@@ -42,6 +45,11 @@ struct Record {
     connection_of: HashMap<RawFd, i64>,
     socket_of: HashMap<i64, RawFd>,
     openings: u32,
+    /// Sockets closed since the event loop last collected its finished
+    /// transfers: opening, connection id if known, round-trip time.
+    closed: Vec<(Opening, Option<i64>, Duration)>,
+    /// Set while closes need no round-trip time (aborted transfers).
+    quiet: bool,
 }
 
 impl Record {
@@ -74,28 +82,74 @@ pub(crate) fn opening(fd: RawFd) -> Option<Opening> {
     with(|r| r.open.get(&fd).copied()).flatten()
 }
 
-/// libcurl opened `fd` for a connection (the open-socket hook).
-pub(crate) fn opened(fd: RawFd) {
+/// libcurl opened `fd` for a connection (the open-socket hook): which
+/// opening it is, where sockets are tracked.
+pub(crate) fn opened(fd: RawFd) -> Option<Opening> {
     with(|r| {
         r.openings = r.openings.checked_add(1).unwrap_or(1);
         let opening = Opening::new(r.openings).unwrap_or(Opening::MIN);
         r.open.insert(fd, opening);
         r.forget_connection(fd);
+        opening
+    })
+}
+
+/// libcurl is closing `fd`: it leaves the record, keeping its round-trip
+/// time for a transfer that finishes with it (unless closes are quiet).
+fn closing(fd: RawFd) {
+    with(|r| {
+        let Some(opening) = r.open.remove(&fd) else {
+            return;
+        };
+        let connection = r.connection_of.get(&fd).copied();
+        r.forget_connection(fd);
+        if let (false, Some(rtt)) = (r.quiet, socket_rtt(fd)) {
+            r.closed.push((opening, connection, rtt));
+        }
     });
 }
 
-fn forget(fd: RawFd) {
+/// Runs `f` (the removal of aborted transfers) without reading the
+/// round-trip time of the sockets it closes: no result needs them.
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    with(|r| r.quiet = true);
+    let out = f();
+    with(|r| r.quiet = false);
+    out
+}
+
+/// The event loop collected every finished transfer: the sockets closed
+/// before are no one's now.
+pub(crate) fn collected() {
+    with(|r| r.closed.clear());
+}
+
+/// The round-trip time of the connection `info`'s handle used last: read
+/// from its socket, or kept from when it closed. `opened` is the socket
+/// the handle opened for this transfer, if it opened one.
+pub(crate) fn connection_rtt(info: &Info, opened: Option<Opening>) -> Option<Duration> {
+    let connection = info.off_t(CURLINFO_CONN_ID);
+    if let Some(fd) = socket(info, connection) {
+        return socket_rtt(fd);
+    }
     with(|r| {
-        r.open.remove(&fd);
-        r.forget_connection(fd);
-    });
+        let closed = r.closed.iter().rev();
+        closed
+            .filter(|&&(o, c, _)| (connection >= 0 && c == Some(connection)) || Some(o) == opened)
+            .map(|&(_, _, rtt)| rtt)
+            .next()
+    })
+    .flatten()
 }
 
 /// The socket of the connection `info`'s handle used last, as
 /// `CURLINFO_ACTIVESOCKET` tells, but without its walk of the connection
 /// pool once the connection is known.
 pub(crate) fn active_socket(info: &Info) -> Option<curl_sys::curl_socket_t> {
-    let connection = info.off_t(CURLINFO_CONN_ID);
+    socket(info, info.off_t(CURLINFO_CONN_ID))
+}
+
+fn socket(info: &Info, connection: i64) -> Option<curl_sys::curl_socket_t> {
     if let Some(fd) = socket_of(connection) {
         return Some(fd);
     }
@@ -120,16 +174,42 @@ fn learn(connection: i64, fd: RawFd) {
     });
 }
 
-/// `CURLOPT_CLOSESOCKETFUNCTION`: forgets the socket, then closes it.
+/// `CURLOPT_CLOSESOCKETFUNCTION`: takes the socket out of the record,
+/// then closes it.
 /// Returns 0 when closed, 1 when `close` failed (libcurl's convention).
 pub(crate) extern "C" fn close_socket(_: *mut c_void, fd: curl_sys::curl_socket_t) -> c_int {
-    forget(fd);
+    closing(fd);
     // SAFETY: libcurl hands over a socket it opened and no longer uses:
     // closing it is what this callback is for, and nothing else owns it.
     match unsafe { libc::close(fd) } {
         0 => 0,
         _ => 1,
     }
+}
+
+/// The smoothed round-trip time of the connection on `socket`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn socket_rtt(socket: curl_sys::curl_socket_t) -> Option<Duration> {
+    // SAFETY: tcp_info is plain integers; all-zero is a valid value.
+    let mut tcp: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `tcp` and `len` are valid for writes of the sizes given; a
+    // socket that is not (or no longer) TCP only makes the call fail.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut tcp).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0 && tcp.tcpi_rtt > 0).then(|| Duration::from_micros(tcp.tcpi_rtt.into()))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn socket_rtt(_socket: curl_sys::curl_socket_t) -> Option<Duration> {
+    None
 }
 
 /// `CURLOPT_CLOSESOCKETFUNCTION`'s type.
@@ -161,7 +241,41 @@ mod tests {
         std::thread::spawn(move || assert_eq!(opening(fd), None))
             .join()
             .unwrap();
-        forget(fd);
+        closing(fd);
+    }
+
+    /// A connected loopback TCP socket, recorded as libcurl's (and its peer).
+    fn tcp_socket() -> (RawFd, Opening, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let peer = listener.accept().unwrap().0;
+        let fd = stream.into_raw_fd();
+        (fd, opened(fd).unwrap(), peer)
+    }
+
+    fn kept(opening: Opening) -> bool {
+        with(|r| {
+            r.closed
+                .iter()
+                .any(|&(o, _, rtt)| o == opening && !rtt.is_zero())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_closed_socket_keeps_its_rtt_until_collected_unless_closed_quietly() {
+        let (fd, opening, _peer) = tcp_socket();
+        // qemu-user does not emulate TCP_INFO: nothing to keep there.
+        let known = socket_rtt(fd).is_some();
+        assert_eq!(close_socket(std::ptr::null_mut(), fd), 0);
+        assert_eq!(kept(opening), known);
+        collected();
+        assert!(!kept(opening));
+
+        let (fd, opening, _peer) = tcp_socket();
+        quietly(|| assert_eq!(close_socket(std::ptr::null_mut(), fd), 0));
+        assert!(!kept(opening));
+        assert!(!with(|r| r.quiet).unwrap());
     }
 
     #[test]
@@ -181,6 +295,6 @@ mod tests {
         learn(8, fd);
         opened(fd);
         assert_eq!(socket_of(8), None);
-        forget(fd);
+        closing(fd);
     }
 }

@@ -15,7 +15,7 @@ use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi};
 
 use crate::client_state::ClientState;
-use crate::connection_sockets::active_socket;
+use crate::connection_sockets::{self, active_socket, connection_rtt};
 use crate::curl_info::{CURLINFO_HTTP_VERSION, Info};
 use crate::dns::Applied;
 use crate::error::{Code, Error, Failure};
@@ -24,7 +24,7 @@ use crate::idle_timers::{IdleTimers, SocketReads};
 use crate::inbox::{Command, Waker};
 use crate::options::NO_TIMEOUT;
 use crate::poller::Poller;
-use crate::profile::{Profile, socket_rtt};
+use crate::profile::Profile;
 use crate::result::TaskResult;
 use crate::task::{NO_SLOT, Task, TaskInbox};
 use crate::transfer::{self, Ending, Job, Next, Transfer};
@@ -379,6 +379,7 @@ impl EventLoop {
         for (slot, result) in finished {
             self.finish(slot, Ending::Curl(result));
         }
+        connection_sockets::collected();
     }
 
     /// Removes a transfer from the multi handle, and starts its next hop
@@ -391,9 +392,14 @@ impl EventLoop {
         self.free_slots.push(slot);
         // Read while the handle still finds its connection; not for a
         // handle whose task an abort completed already (no result to fill).
-        let has_job = running.handle.get_ref().transfer.is_some();
-        let rtt = has_job
-            .then(|| connection_rtt(running.handle.raw()))
+        let job = running.handle.get_ref();
+        let rtt = (job.transfer.is_some())
+            .then(|| {
+                // SAFETY: the handle is live, and only the event thread
+                // (this one) uses it.
+                let info = unsafe { Info::new(running.handle.raw()) };
+                connection_rtt(&info, job.opened)
+            })
             .flatten();
         let mut easy = match self.multi.remove2(running.handle) {
             Ok(easy) => easy,
@@ -466,9 +472,11 @@ impl EventLoop {
     fn remove_aborted(&mut self) {
         let slots = std::mem::take(&mut self.aborted_slots);
         self.retired = Some(Vec::with_capacity(slots.len()));
-        for slot in slots {
-            self.finish(slot, Ending::Loop(Failure::aborted()));
-        }
+        connection_sockets::quietly(|| {
+            for slot in slots {
+                self.finish(slot, Ending::Loop(Failure::aborted()));
+            }
+        });
         self.retired = None;
     }
 
@@ -544,15 +552,6 @@ impl EventLoop {
             complete_unrun(&task, failure);
         }
     }
-}
-
-/// The round-trip time of the connection of `easy`, a live handle in the
-/// multi handle.
-fn connection_rtt(easy: *mut curl_sys::CURL) -> Option<Duration> {
-    // SAFETY: the caller's handle is live, and only the event thread (this
-    // one) uses it.
-    let info = unsafe { Info::new(easy) };
-    socket_rtt(active_socket(&info)?)
 }
 
 /// Completes a task that never reached libcurl.

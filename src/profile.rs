@@ -269,31 +269,6 @@ fn nettype(rtt_us: i64) -> u32 {
     }
 }
 
-/// The smoothed round-trip time of the connection on `socket`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn socket_rtt(socket: curl_sys::curl_socket_t) -> Option<Duration> {
-    // SAFETY: tcp_info is plain integers; all-zero is a valid value.
-    let mut tcp: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: `tcp` and `len` are valid for writes of the sizes given; a
-    // socket that is not (or no longer) TCP only makes the call fail.
-    let rc = unsafe {
-        libc::getsockopt(
-            socket,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&raw mut tcp).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0 && tcp.tcpi_rtt > 0).then(|| Duration::from_micros(tcp.tcpi_rtt.into()))
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn socket_rtt(_socket: curl_sys::curl_socket_t) -> Option<Duration> {
-    None
-}
-
 /// When a transfer was queued, started its last hop, and ended, from
 /// `nettask_start`.
 #[derive(Debug, Clone, Copy)]

@@ -21,7 +21,7 @@ use memory_body::MemoryBody;
 use upload::SendBody;
 
 use crate::client_state::ClientState;
-use crate::connection_sockets::{self, CloseSocket};
+use crate::connection_sockets::{self, CloseSocket, Opening};
 use crate::curl_info::Info;
 use crate::decoding::{AcceptEncoding, Decoder};
 use crate::dns::{self, Applied, Dns, Source};
@@ -517,6 +517,8 @@ pub(crate) struct Job {
     plain: Option<bool>,
     /// The Accept-Encoding value set on the handle since its last reset.
     codings: Option<Cow<'static, str>>,
+    /// The socket the current transfer opened, if it opened one.
+    pub opened: Option<Opening>,
 }
 
 impl Handler for Job {
@@ -555,7 +557,7 @@ impl Handler for Job {
         protocol: c_int,
     ) -> Option<curl_sys::curl_socket_t> {
         let socket = CurlRustDefaults.open_socket(family, socktype, protocol)?;
-        connection_sockets::opened(socket);
+        self.opened = connection_sockets::opened(socket);
         Some(socket)
     }
 }
@@ -620,6 +622,7 @@ pub(crate) fn attach(
     let job = easy.get_mut();
     job.transfer = Some(transfer);
     job.plain = plain;
+    job.opened = None;
     Ok(())
 }
 

@@ -424,6 +424,55 @@ fn connections_are_reused() {
     }
 }
 
+/// Connections libcurl closes as their response ends (`Connection:
+/// close`) still report the rtt their socket had: on a new connection,
+/// and on a kept-alive one whose second response closes it.
+#[test]
+fn a_connection_closed_with_its_response_still_reports_its_rtt() {
+    use std::io::{Read, Write};
+    let close = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    let port = crate::server::raw_connections(2, close);
+    let client = Client::new();
+    for _ in 0..2 {
+        let (out, _) = fetch(&client, Opts::new(&format!("http://127.0.0.1:{port}/")));
+        assert_eq!((out.code, out.data.as_slice()), (NETTASK_OK, &b"ok"[..]));
+        if emulator().is_none() {
+            assert!(out.profile.rtt_us > 0, "{:?}", out.profile);
+        }
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        for response in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..],
+            close,
+        ] {
+            while seen.windows(4).filter(|w| *w == b"\r\n\r\n").count() < 1 {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            seen.clear();
+            let _ = stream.write_all(response);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let (first, _) = fetch(&client, Opts::new(&url));
+    let (second, _) = fetch(&client, Opts::new(&url));
+    assert_eq!((first.code, second.code), (NETTASK_OK, NETTASK_OK));
+    assert!(second.profile.socket_reused, "{:?}", second.profile);
+    if emulator().is_none() {
+        for p in [&first.profile, &second.profile] {
+            assert!(p.rtt_us > 0, "{p:?}");
+        }
+    }
+}
+
 /// A server that closes each connection after one response (saying
 /// nothing of it): each request finds its pooled connection dead and opens
 /// a new one, its socket number often the last one's, and each reports
