@@ -451,7 +451,7 @@ fn a_connection_closed_with_its_response_still_reports_its_rtt() {
             &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..],
             close,
         ] {
-            while seen.windows(4).filter(|w| *w == b"\r\n\r\n").count() < 1 {
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
                 match stream.read(&mut buf) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => seen.extend_from_slice(&buf[..n]),
