@@ -429,7 +429,6 @@ fn connections_are_reused() {
 /// and on a kept-alive one whose second response closes it.
 #[test]
 fn a_connection_closed_with_its_response_still_reports_its_rtt() {
-    use std::io::{Read, Write};
     let close = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
     let port = crate::server::raw_connections(2, close);
     let client = Client::new();
@@ -441,26 +440,8 @@ fn a_connection_closed_with_its_response_still_reports_its_rtt() {
         }
     }
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        for response in [
-            &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..],
-            close,
-        ] {
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            seen.clear();
-            let _ = stream.write_all(response);
-        }
-    });
+    let keep_alive = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let port = crate::server::raw_server(vec![vec![keep_alive, close]]);
     let url = format!("http://127.0.0.1:{port}/");
     let (first, _) = fetch(&client, Opts::new(&url));
     let (second, _) = fetch(&client, Opts::new(&url));

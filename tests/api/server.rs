@@ -205,23 +205,32 @@ pub fn raw_once(response: &'static [u8]) -> u16 {
 /// As `raw_once`, for `count` connections one after the other: each gets
 /// `response` after its first request head, then is closed.
 pub fn raw_connections(count: usize, response: &'static [u8]) -> u16 {
+    raw_server(vec![vec![response]; count])
+}
+
+/// Serves `connections` one after the other on a new port: each in turn
+/// answers its request heads with its responses, byte for byte and in
+/// order, then is closed (at once if the client closes first).
+pub fn raw_server(connections: Vec<Vec<&'static [u8]>>) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for _ in 0..count {
+        for responses in connections {
             let Ok((mut stream, _)) = listener.accept() else {
                 return;
             };
-            let mut request = Vec::new();
             let mut buf = [0u8; 4096];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
+            for response in responses {
+                let mut request = Vec::new();
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
                 }
+                let _ = stream.write_all(response);
             }
-            let _ = stream.write_all(response);
         }
     });
     port
