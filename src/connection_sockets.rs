@@ -53,10 +53,11 @@ struct Record {
 }
 
 impl Record {
-    fn forget_connection(&mut self, fd: RawFd) {
-        if let Some(connection) = self.connection_of.remove(&fd) {
-            self.socket_of.remove(&connection);
-        }
+    /// Forgets the connection known on `fd`, if any, and says which.
+    fn forget_connection(&mut self, fd: RawFd) -> Option<i64> {
+        let connection = self.connection_of.remove(&fd)?;
+        self.socket_of.remove(&connection);
+        Some(connection)
     }
 }
 
@@ -101,8 +102,7 @@ fn closing(fd: RawFd) {
         let Some(opening) = r.open.remove(&fd) else {
             return;
         };
-        let connection = r.connection_of.get(&fd).copied();
-        r.forget_connection(fd);
+        let connection = r.forget_connection(fd);
         if let (false, Some(rtt)) = (r.quiet, socket_rtt(fd)) {
             r.closed.push((opening, connection, rtt));
         }

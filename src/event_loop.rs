@@ -393,7 +393,9 @@ impl EventLoop {
         // Read while the handle still finds its connection; not for a
         // handle whose task an abort completed already (no result to fill).
         let job = running.handle.get_ref();
-        let rtt = (job.transfer.is_some())
+        let rtt = job
+            .transfer
+            .is_some()
             .then(|| {
                 // SAFETY: the handle is live, and only the event thread
                 // (this one) uses it.
