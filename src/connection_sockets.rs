@@ -103,7 +103,9 @@ fn closing(fd: RawFd) {
             return;
         };
         let connection = r.forget_connection(fd);
-        if let (false, Some(rtt)) = (r.quiet, socket_rtt(fd)) {
+        if !r.quiet
+            && let Some(rtt) = socket_rtt(fd)
+        {
             r.closed.push((opening, connection, rtt));
         }
     });
