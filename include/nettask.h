@@ -826,7 +826,9 @@ typedef struct nettask_profile {
   int64_t redirect_end_us;
   /**
    * [rtt] The connection's smoothed round-trip time (TCP_INFO, Linux and
-   * Android); -1 when unknown.
+   * Android), read as the transfer ends; on a kept-alive connection
+   * read at most 100 ms before, when an earlier transfer on it ended.
+   * -1 when unknown.
    */
   int64_t rtt_us;
   /**

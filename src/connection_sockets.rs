@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::num::NonZeroU32;
 use std::os::fd::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::curl_info::{CURLINFO_ACTIVESOCKET, CURLINFO_CONN_ID, Info};
 
@@ -35,14 +35,28 @@ pub(crate) const TRACKED: bool = cfg!(any(target_os = "linux", target_os = "andr
 /// (a number would have to be opened 2^32 times in between to collide).
 pub(crate) type Opening = NonZeroU32;
 
+/// How long a kept-alive connection's round-trip time, once read, stands
+/// for it: the connection can finish a transfer every few microseconds,
+/// and each read is a system call (3% of a small GET's time here), while
+/// the kernel's smoothed value moves over many round trips.
+const RTT_MAX_AGE: Duration = Duration::from_millis(100);
+
+/// What is known of a connection on an open socket.
+struct Known {
+    /// Its libcurl connection id.
+    connection: i64,
+    /// Its round-trip time when last read, and when that was.
+    rtt: Option<(Instant, Duration)>,
+}
+
 /// Kept small: an idle client holds one entry per connection.
 #[derive(Default)]
 struct Record {
     /// Open connection sockets: number → which opening.
     open: HashMap<RawFd, Opening>,
-    /// For the open sockets whose libcurl connection is known: its id,
-    /// and back (filled as transfers on them finish).
-    connection_of: HashMap<RawFd, i64>,
+    /// For the open sockets whose libcurl connection is known: what is
+    /// known of it, and back from its id (filled as transfers finish).
+    connection_of: HashMap<RawFd, Known>,
     socket_of: HashMap<i64, RawFd>,
     openings: u32,
     /// Sockets closed since the event loop last collected its finished
@@ -55,7 +69,7 @@ struct Record {
 impl Record {
     /// Forgets the connection known on `fd`, if any, and says which.
     fn forget_connection(&mut self, fd: RawFd) -> Option<i64> {
-        let connection = self.connection_of.remove(&fd)?;
+        let connection = self.connection_of.remove(&fd)?.connection;
         self.socket_of.remove(&connection);
         Some(connection)
     }
@@ -127,12 +141,13 @@ pub(crate) fn collected() {
 }
 
 /// The round-trip time of the connection `info`'s handle used last: read
-/// from its socket, or kept from when it closed. `opened` is the socket
-/// the handle opened for this transfer, if it opened one.
+/// from its socket (at most `RTT_MAX_AGE` before), or kept from when it
+/// closed. `opened` is the socket the handle opened for this transfer, if
+/// it opened one.
 pub(crate) fn connection_rtt(info: &Info, opened: Option<Opening>) -> Option<Duration> {
     let connection = info.off_t(CURLINFO_CONN_ID);
     if let Some(fd) = socket(info, connection) {
-        return socket_rtt(fd);
+        return open_rtt(fd, Instant::now());
     }
     with(|r| {
         let closed = r.closed.iter().rev();
@@ -142,6 +157,24 @@ pub(crate) fn connection_rtt(info: &Info, opened: Option<Opening>) -> Option<Dur
             .next()
     })
     .flatten()
+}
+
+/// The round-trip time of the connection on the open socket `fd` at `now`:
+/// the last one read while it is younger than `RTT_MAX_AGE`, else read.
+fn open_rtt(fd: RawFd, now: Instant) -> Option<Duration> {
+    let recent = with(|r| r.connection_of.get(&fd)?.rtt).flatten();
+    if let Some((at, rtt)) = recent
+        && now.saturating_duration_since(at) < RTT_MAX_AGE
+    {
+        return Some(rtt);
+    }
+    let rtt = socket_rtt(fd)?;
+    with(|r| {
+        if let Some(known) = r.connection_of.get_mut(&fd) {
+            known.rtt = Some((now, rtt));
+        }
+    });
+    Some(rtt)
 }
 
 /// The socket of the connection `info`'s handle used last, as
@@ -170,7 +203,11 @@ fn learn(connection: i64, fd: RawFd) {
     with(|r| {
         if r.open.contains_key(&fd) && connection >= 0 {
             r.forget_connection(fd);
-            r.connection_of.insert(fd, connection);
+            let known = Known {
+                connection,
+                rtt: None,
+            };
+            r.connection_of.insert(fd, known);
             r.socket_of.insert(connection, fd);
         }
     });
@@ -278,6 +315,34 @@ mod tests {
         quietly(|| assert_eq!(close_socket(std::ptr::null_mut(), fd), 0));
         assert!(!kept(opening));
         assert!(!with(|r| r.quiet).unwrap());
+    }
+
+    #[test]
+    fn an_open_connection_s_rtt_is_read_again_once_it_is_old() {
+        let (fd, _, _peer) = tcp_socket();
+        // qemu-user does not emulate TCP_INFO: nothing to read there.
+        if socket_rtt(fd).is_none() {
+            return closing(fd);
+        }
+        let read_at = || with(|r| r.connection_of[&fd].rtt.unwrap().0).unwrap();
+        learn(9, fd);
+        let start = Instant::now();
+        assert!(open_rtt(fd, start).is_some());
+        assert_eq!(read_at(), start);
+        // Younger than RTT_MAX_AGE: the value read stands, without a read.
+        let soon = start + RTT_MAX_AGE / 2;
+        assert!(open_rtt(fd, soon).is_some());
+        assert_eq!(read_at(), start);
+        // As old as RTT_MAX_AGE: read again.
+        let later = start + RTT_MAX_AGE;
+        assert!(open_rtt(fd, later).is_some());
+        assert_eq!(read_at(), later);
+        // A socket whose connection is not known is read each time.
+        let (other, _, _peer) = tcp_socket();
+        assert!(open_rtt(other, later).is_some());
+        assert!(with(|r| !r.connection_of.contains_key(&other)).unwrap());
+        assert_eq!(close_socket(std::ptr::null_mut(), fd), 0);
+        assert_eq!(close_socket(std::ptr::null_mut(), other), 0);
     }
 
     #[test]

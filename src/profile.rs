@@ -62,7 +62,9 @@ pub struct nettask_profile {
     /// [redirectEnd] The last redirect hop ended; -1 without redirects.
     pub redirect_end_us: i64,
     /// [rtt] The connection's smoothed round-trip time (TCP_INFO, Linux and
-    /// Android); -1 when unknown.
+    /// Android), read as the transfer ends; on a kept-alive connection
+    /// read at most 100 ms before, when an earlier transfer on it ended.
+    /// -1 when unknown.
     pub rtt_us: i64,
     /// [throughputKbps] Body kilobits per second from first to last byte
     /// of the final response; 0 when unknown.
