@@ -162,19 +162,19 @@ pub(crate) fn connection_rtt(info: &Info, opened: Option<Opening>) -> Option<Dur
 /// The round-trip time of the connection on the open socket `fd` at `now`:
 /// the last one read while it is younger than `RTT_MAX_AGE`, else read.
 fn open_rtt(fd: RawFd, now: Instant) -> Option<Duration> {
-    let recent = with(|r| r.connection_of.get(&fd)?.rtt).flatten();
-    if let Some((at, rtt)) = recent
-        && now.saturating_duration_since(at) < RTT_MAX_AGE
-    {
-        return Some(rtt);
-    }
-    let rtt = socket_rtt(fd)?;
-    with(|r| {
-        if let Some(known) = r.connection_of.get_mut(&fd) {
+    with(|r| match r.connection_of.get_mut(&fd) {
+        Some(Known {
+            rtt: Some((at, rtt)),
+            ..
+        }) if now.saturating_duration_since(*at) < RTT_MAX_AGE => Some(*rtt),
+        Some(known) => {
+            let rtt = socket_rtt(fd)?;
             known.rtt = Some((now, rtt));
+            Some(rtt)
         }
-    });
-    Some(rtt)
+        None => socket_rtt(fd),
+    })
+    .unwrap_or_else(|| socket_rtt(fd))
 }
 
 /// The socket of the connection `info`'s handle used last, as
