@@ -78,5 +78,6 @@ where
             let _ = task.await;
         }
     });
-    probe.finish(silent, count, idle, abort_started, pump)
+    let ended = Instant::now();
+    probe.finish(silent, count, idle, abort_started, ended, pump)
 }

@@ -359,5 +359,13 @@ pub fn idle(silent: &Silent, count: usize) -> IdleStats {
     for handle in handles {
         multi.remove2(handle).unwrap();
     }
-    probe.finish(silent, count, idle, abort_started, std::thread::sleep)
+    let ended = Instant::now();
+    probe.finish(
+        silent,
+        count,
+        idle,
+        abort_started,
+        ended,
+        std::thread::sleep,
+    )
 }

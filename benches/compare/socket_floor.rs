@@ -32,5 +32,13 @@ pub fn idle(silent: &Silent, count: usize) -> IdleStats {
     let idle = (Default::default(), crate::rss_kib());
     let abort_started = Instant::now();
     drop(streams);
-    probe.finish(silent, count, idle, abort_started, std::thread::sleep)
+    let ended = Instant::now();
+    probe.finish(
+        silent,
+        count,
+        idle,
+        abort_started,
+        ended,
+        std::thread::sleep,
+    )
 }
