@@ -30,6 +30,7 @@ impl Client {
     /// cannot be read, and with `NETTASK_E_INTERNAL` if the thread or the
     /// libcurl multi handle cannot be created.
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
+        crate::curl_memory::keep();
         let state = Arc::new(ClientState::new(options)?);
         let inbox = Arc::new(TaskInbox::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -19,6 +19,7 @@ mod client_state;
 mod connection_sockets;
 mod cookies;
 mod curl_info;
+mod curl_memory;
 mod decoding;
 mod delivery;
 mod dns;
