@@ -78,6 +78,5 @@ where
             let _ = task.await;
         }
     });
-    let ended = Instant::now();
-    probe.finish(silent, count, idle, abort_started, ended, pump)
+    probe.finish(silent, count, idle, abort_started, pump)
 }

@@ -250,19 +250,20 @@ impl IdleProbe {
     }
 
     /// The stats of a run of `count` tasks against `silent`, whose idle
-    /// window measured `idle`, whose aborts began at `abort_started` and
-    /// whose tasks had all ended at `ended`: waits (calling `pump`, which
-    /// drives the side where it needs driving)
-    /// until the server has seen every connection closed, 5 s at most.
+    /// window measured `idle` and whose aborts began at `abort_started`.
+    /// Call it as soon as the side has told of every task's end (that is
+    /// `abort_ended`); it waits (calling `pump`, which drives the side
+    /// where it needs driving) until the server has seen every connection
+    /// closed, 5 s at most.
     pub fn finish(
         self,
         silent: &Silent,
         count: usize,
         (cpu, rss_after): (Duration, u64),
         abort_started: Instant,
-        ended: Instant,
         mut pump: impl FnMut(Duration),
     ) -> IdleStats {
+        let abort_ended = abort_started.elapsed();
         let accepted = silent.accepted.get().expect("finish after wait_all");
         let deadline = abort_started + Duration::from_secs(5);
         while silent.closed.get().is_none() && Instant::now() < deadline {
@@ -276,7 +277,7 @@ impl IdleProbe {
                 .closed
                 .get()
                 .map(|at| at.saturating_duration_since(abort_started)),
-            abort_ended: ended.saturating_duration_since(abort_started),
+            abort_ended,
         }
     }
 }
@@ -1125,45 +1126,40 @@ fn idle(count: usize) {
         .collect();
     let ours = &stats[0];
     let peers = SIDES.iter().zip(&stats).skip(1);
-    let ratio = |a: f64, b: f64| a / b;
-    for (name, s) in peers.clone() {
-        row(
-            &format!("{count} idle tasks: connect all"),
-            &millis(ours.connect_all),
-            &format!("{name} {}", millis(s.connect_all)),
-            ratio(ours.connect_all.as_secs_f64(), s.connect_all.as_secs_f64()),
-            "",
-        );
-    }
-    for (name, s) in peers.clone() {
-        row(
-            &format!("{count} idle tasks: CPU over 3 s"),
-            &micros(ours.cpu),
-            &format!("{name} {}", micros(s.cpu)),
-            ratio(ours.cpu.as_secs_f64(), s.cpu.as_secs_f64()),
-            if *name == "raw" { "< 10 ms" } else { "" },
-        );
-    }
+    // A row per peer for a time every side measured.
+    let time_rows = |case: &str,
+                     stat: fn(&IdleStats) -> Duration,
+                     show: fn(Duration) -> String,
+                     raw_target: &str| {
+        for (name, s) in peers.clone() {
+            row(
+                &format!("{count} idle tasks: {case}"),
+                &show(stat(ours)),
+                &format!("{name} {}", show(stat(s))),
+                stat(ours).as_secs_f64() / stat(s).as_secs_f64(),
+                if *name == "raw" { raw_target } else { "" },
+            );
+        }
+    };
+    time_rows("connect all", |s| s.connect_all, millis, "");
+    time_rows("CPU over 3 s", |s| s.cpu, micros, "< 10 ms");
     for (name, s) in peers.clone() {
         row(
             &format!("{count} idle tasks: memory per task"),
             &format!("{:.1} KiB", ours.per_task_kib),
             &format!("{name} {:.1} KiB", s.per_task_kib),
-            ratio(ours.per_task_kib, s.per_task_kib),
+            ours.per_task_kib / s.per_task_kib,
             if *name == "raw" { "<= 32 KiB" } else { "" },
         );
     }
     // Issue 11's target: a host that aborts 10,000 tasks has all their
     // ends within 50 ms (the sockets' closes follow; rows below).
-    for (name, s) in peers.clone() {
-        row(
-            &format!("{count} idle tasks: abort all, every task ended"),
-            &micros(ours.abort_ended),
-            &format!("{name} {}", micros(s.abort_ended)),
-            ratio(ours.abort_ended.as_secs_f64(), s.abort_ended.as_secs_f64()),
-            if *name == "raw" { "<= 50 ms" } else { "" },
-        );
-    }
+    time_rows(
+        "abort all, every task ended",
+        |s| s.abort_ended,
+        micros,
+        "<= 50 ms",
+    );
     let abort = |s: &IdleStats| s.abort_all.map_or("still open".into(), micros);
     for (name, s) in peers {
         let r = match (ours.abort_all, s.abort_all) {

@@ -432,15 +432,7 @@ pub fn idle(silent: &Silent, count: usize) -> IdleStats {
         unsafe { nettask_abort(task) };
     }
     t.wait_for(count);
-    let ended = Instant::now();
-    let stats = probe.finish(
-        silent,
-        count,
-        idle,
-        abort_started,
-        ended,
-        std::thread::sleep,
-    );
+    let stats = probe.finish(silent, count, idle, abort_started, std::thread::sleep);
     for task in tasks {
         // SAFETY: the reference from create, released once.
         unsafe { nettask_release(task) };

@@ -359,13 +359,5 @@ pub fn idle(silent: &Silent, count: usize) -> IdleStats {
     for handle in handles {
         multi.remove2(handle).unwrap();
     }
-    let ended = Instant::now();
-    probe.finish(
-        silent,
-        count,
-        idle,
-        abort_started,
-        ended,
-        std::thread::sleep,
-    )
+    probe.finish(silent, count, idle, abort_started, std::thread::sleep)
 }

@@ -32,13 +32,5 @@ pub fn idle(silent: &Silent, count: usize) -> IdleStats {
     let idle = (Default::default(), crate::rss_kib());
     let abort_started = Instant::now();
     drop(streams);
-    let ended = Instant::now();
-    probe.finish(
-        silent,
-        count,
-        idle,
-        abort_started,
-        ended,
-        std::thread::sleep,
-    )
+    probe.finish(silent, count, idle, abort_started, std::thread::sleep)
 }
